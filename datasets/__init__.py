@@ -1,0 +1,1 @@
+"""Manifests, dataset layouts and the embedded public-domain sample."""

@@ -1,0 +1,3 @@
+"""Face-recognition backends, metrics and the vulnerability protocol."""
+
+from swaplab.evaluate import facenet as _facenet  # noqa: F401  registers the FaceNet backends

@@ -1,0 +1,1 @@
+"""The DeepFaceLab-style pipeline: extract, align, train, swap, composite."""

@@ -1,0 +1,121 @@
+"""Face detection with MTCNN (facenet-pytorch's shipped weights) and ONet tracking between keyframes.
+
+Full MTCNN runs an image pyramid through three networks; it is the costly
+part of extraction. Between keyframes we track: the previous face box is
+squared, cut and fed to MTCNN's last stage (ONet) alone, exactly as MTCNN's
+own third stage does, which refines the box and gives 5 landmarks and a
+confidence. A face the tracker loses is looked for again by full detection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import version
+
+import numpy as np
+import torch
+from torch.nn.functional import interpolate
+
+from swaplab.device import resolve_device
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One face: ``box`` (4,) as x0, y0, x1, y1; ``score`` in [0, 1]; ``landmarks`` (5, 2).
+
+    Landmarks are left eye, right eye, nose, left and right mouth corner, in
+    frame pixels.
+    """
+
+    box: np.ndarray
+    score: float
+    landmarks: np.ndarray
+
+    @property
+    def area(self) -> float:
+        return float(max(0.0, self.box[2] - self.box[0]) * max(0.0, self.box[3] - self.box[1]))
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+class FaceDetector:
+    """Batched MTCNN detection plus single-stage ONet tracking.
+
+    Parameters
+    ----------
+    min_face_size : int
+        Smallest face MTCNN looks for, in pixels; larger is faster.
+    thresholds : (float, float, float)
+        P-, R- and O-Net score thresholds.
+    device : str
+        ``auto``, ``cpu`` or ``cuda``.
+    """
+
+    def __init__(self, *, min_face_size: int = 40, thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
+                 device: str = "auto") -> None:
+        from facenet_pytorch import MTCNN
+
+        self.device = resolve_device(device)
+        self.thresholds = thresholds
+        self.min_face_size = min_face_size
+        self._mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds),
+                            post_process=False, device=self.device)
+        self._mtcnn.eval()
+
+    def describe(self) -> str:
+        """Detector name and settings, for manifests."""
+        return (f"mtcnn(facenet-pytorch {version('facenet-pytorch')}, min_face={self.min_face_size}, "
+                f"thresholds={list(self.thresholds)})")
+
+    @torch.inference_mode()
+    def detect(self, frames: np.ndarray) -> list[list[Detection]]:
+        """Detect every face in a batch of equal-size RGB frames (B, H, W, 3) uint8."""
+        boxes, probs, points = self._mtcnn.detect(np.asarray(frames), landmarks=True)
+        found = []
+        for frame_boxes, frame_probs, frame_points in zip(boxes, probs, points, strict=True):
+            if frame_boxes is None:
+                found.append([])
+                continue
+            found.append([Detection(np.asarray(b, np.float64), float(p), np.asarray(lm, np.float64))
+                          for b, p, lm in zip(frame_boxes, frame_probs, frame_points, strict=True)])
+        return found
+
+    @torch.inference_mode()
+    def track(self, frame: np.ndarray, previous: Detection) -> Detection | None:
+        """Refine ``previous``'s box on ``frame`` (H, W, 3) with ONet; None when the face is lost."""
+        height, width = frame.shape[:2]
+        box = _square(previous.box)
+        x0, y0, x1, y1 = (int(v) for v in np.trunc(box))
+        left, top, right, bottom = max(x0, 1), max(y0, 1), min(x1, width), min(y1, height)
+        if right <= left or bottom <= top:
+            return None
+        patch = torch.as_tensor(frame[top - 1:bottom, left - 1:right], device=self.device)
+        patch = patch.permute(2, 0, 1)[None].float()
+        patch = (interpolate(patch, size=(48, 48), mode="area") - 127.5) * 0.0078125
+        regression, points, probs = self._mtcnn.onet(patch)
+        score = float(probs[0, 1])
+        if score <= self.thresholds[2]:
+            return None
+        size = box[2:] - box[:2] + 1
+        points = points[0].cpu().numpy().astype(np.float64)
+        landmarks = np.stack([size[0] * points[:5] + box[0] - 1, size[1] * points[5:] + box[1] - 1], axis=1)
+        refined = box + regression[0].cpu().numpy().astype(np.float64) * np.tile(size, 2)
+        return Detection(refined, score, landmarks)
+
+
+def _square(box: np.ndarray) -> np.ndarray:
+    """Grow a box to a square about its centre, as MTCNN does between stages."""
+    width, height = box[2] - box[0], box[3] - box[1]
+    side = max(width, height)
+    x0 = box[0] + width * 0.5 - side * 0.5
+    y0 = box[1] + height * 0.5 - side * 0.5
+    return np.array([x0, y0, x0 + side, y0 + side], dtype=np.float64)

@@ -1,0 +1,9 @@
+"""The one exception type the CLI turns into a single clear line."""
+
+
+class SwaplabError(Exception):
+    """A problem with the user's input or environment, explained in one line.
+
+    The CLI prints ``error: <message>`` and exits with status 2, no traceback.
+    Messages name the file and the problem.
+    """

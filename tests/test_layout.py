@@ -1,0 +1,67 @@
+"""The design card's folders are subpackages of `swaplab`: nothing shadows Hugging Face's
+`datasets` or `evaluate`, in the editable install and in a built wheel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBPACKAGES = ("generate", "detect", "evaluate", "datasets", "reports")
+
+SIDE_BY_SIDE = """
+import datasets, evaluate
+import swaplab.datasets, swaplab.evaluate, swaplab.generate, swaplab.detect, swaplab.reports
+assert datasets.WHO == "hf" and evaluate.WHO == "hf", "a top-level name was shadowed"
+assert swaplab.datasets.__name__ == "swaplab.datasets"
+assert not hasattr(swaplab.datasets, "WHO") and not hasattr(swaplab.evaluate, "WHO")
+from swaplab.datasets.manifest import FORMAT_VERSION
+print("ok", swaplab.__file__)
+"""
+
+
+def stand_ins(folder: Path) -> Path:
+    """Top-level `datasets` and `evaluate` packages standing in for Hugging Face's."""
+    for name in ("datasets", "evaluate"):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "__init__.py").write_text('WHO = "hf"\n')
+    return folder
+
+
+def run_side_by_side(tmp_path: Path, extra_path: list[Path]) -> str:
+    env_path = ":".join(str(p) for p in [stand_ins(tmp_path / "hf"), *extra_path])
+    done = subprocess.run([sys.executable, "-c", SIDE_BY_SIDE], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_installed_package_imports_beside_hugging_face_names(tmp_path: Path) -> None:
+    assert run_side_by_side(tmp_path, []).startswith("ok")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(out), str(ROOT)], check=True, capture_output=True)
+    return next(out.glob("swaplab-*.whl"))
+
+
+def test_wheel_holds_only_the_swaplab_package(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {n.split("/")[0] for n in names} == {"swaplab", wheel.name.split("-py3")[0] + ".dist-info"}
+    for sub in SUBPACKAGES:
+        assert f"swaplab/{sub}/__init__.py" in names
+
+
+def test_built_wheel_imports_beside_hugging_face_names(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(target)
+    out = run_side_by_side(tmp_path, [target])
+    assert out.strip().endswith(str(target / "swaplab" / "__init__.py"))

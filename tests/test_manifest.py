@@ -1,0 +1,82 @@
+import dataclasses
+import math
+from pathlib import Path
+
+import pytest
+
+from swaplab.datasets import manifest as mf
+from swaplab.datasets.manifest import FaceRecord, read_manifest, write_manifest
+from swaplab.errors import SwaplabError
+
+
+def make_record(**changes: object) -> FaceRecord:
+    base = FaceRecord(
+        crop_path="crops/v/000003.png", identity="alice", video_id="v", frame_index=3, timestamp=0.12,
+        source_path="/data/v.mp4", source_sha256="ab" * 32, has_face=True, bbox=(1.5, 2.0, 50.25, 60.0),
+        landmarks=((10.0, 11.0), (20.0, 11.5), (15.0, 18.0), (11.0, 25.0), (19.0, 25.5)),
+        matrix=((1.1, 0.2, -3.0), (-0.2, 1.1, 4.5)), crop_size=256, face_type="whole_face",
+        template="five-point-112-v1", frame_width=640, frame_height=360, detector="mtcnn", det_score=0.99,
+        landmark_source="tracked", selection="largest-track",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
+    no_face = make_record(crop_path="", has_face=False, bbox=mf.NAN_BOX, landmarks=mf.NAN_LANDMARKS,
+                          matrix=mf.NAN_MATRIX, frame_index=4)
+    fake = make_record(label="fake", generator_run="run-42", frame_index=5)
+    records = [make_record(), no_face, fake]
+    path = write_manifest(records, tmp_path / "faces.csv")
+    back = read_manifest(path)
+    assert back[0] == records[0]
+    assert back[2] == fake
+    assert back[1].has_face is False and math.isnan(back[1].bbox[0]) and back[1].crop_path == ""
+    assert path.read_text().splitlines()[0] == f"# swaplab-face-manifest version={mf.FORMAT_VERSION}"
+    assert back[0].matrix_array.shape == (2, 3) and back[0].landmarks_array.shape == (5, 2)
+
+
+@pytest.mark.parametrize("bad_path", ["../escape.png", "/etc/passwd", "crops/../../x.png"])
+def test_paths_that_leave_the_folder_are_refused(tmp_path: Path, bad_path: str) -> None:
+    with pytest.raises(SwaplabError, match="leaves the manifest's folder"):
+        write_manifest([make_record(crop_path=bad_path)], tmp_path / "faces.csv")
+    good = write_manifest([make_record()], tmp_path / "faces.csv")
+    good.write_text(good.read_text().replace("crops/v/000003.png", bad_path))
+    with pytest.raises(SwaplabError, match="leaves the manifest's folder"):
+        read_manifest(good)
+
+
+def test_newer_broken_and_foreign_files_fail_clearly(tmp_path: Path) -> None:
+    path = write_manifest([make_record()], tmp_path / "faces.csv")
+    text = path.read_text()
+    path.write_text(text.replace(f"version={mf.FORMAT_VERSION}", "version=99"))
+    with pytest.raises(SwaplabError, match="format 99 is newer"):
+        read_manifest(path)
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(SwaplabError, match="not a swaplab face manifest"):
+        read_manifest(path)
+    lines = text.splitlines()
+    path.write_text("\n".join([lines[0], lines[1].replace("det_score", "score"), lines[2]]))
+    with pytest.raises(SwaplabError, match="missing columns \\['det_score'\\]"):
+        read_manifest(path)
+    path.write_text(text.replace(",0.99,", ",high,"))
+    with pytest.raises(SwaplabError, match="broken manifest row at line 3"):
+        read_manifest(path)
+    with pytest.raises(SwaplabError, match="no such manifest"):
+        read_manifest(tmp_path / "missing.csv")
+
+
+def test_labels_are_checked() -> None:
+    with pytest.raises(ValueError, match="label must be"):
+        make_record(label="maybe")
+    with pytest.raises(ValueError, match="generator_run"):
+        make_record(label="fake")
+
+
+def test_interrupted_write_leaves_no_manifest(tmp_path: Path) -> None:
+    def rows():
+        yield make_record()
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_manifest(rows(), tmp_path / "faces.csv")
+    assert list(tmp_path.iterdir()) == []
