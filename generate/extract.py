@@ -114,7 +114,7 @@ class Extractor:
             from swaplab.evaluate.facenet import facenet_crop
 
             for frame, detections in zip(batch, found, strict=True):
-                for k, det in enumerate(detections):
+                for det in detections:
                     crops[(frame.index, id(det))] = facenet_crop(frame.image, det.box)
         return [(frame.index, detections) for frame, detections in zip(batch, found, strict=True)]
 
@@ -205,7 +205,7 @@ def _video_id(path: Path) -> str:
 def _facenet():
     from swaplab.evaluate.backends import FR_BACKENDS
 
-    return FR_BACKENDS.get("facenet-cv2")
+    return FR_BACKENDS.get("facenet")
 
 
 def _reference_embedding(image_path: Path, detector: FaceDetector) -> np.ndarray:

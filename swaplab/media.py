@@ -79,7 +79,7 @@ def _probe_video(path: Path) -> MediaInfo:
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
-                raise SwaplabError(f"{path}: has no video stream")
+                raise SwaplabError(f"{path}: not a video or image file (no video stream)")
             stream = container.streams.video[0]
             fps = float(stream.average_rate or stream.guessed_rate or 0) or FOLDER_FPS
             count = stream.frames or _count_packets(container, stream)

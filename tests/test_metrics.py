@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+from sklearn.metrics import roc_curve
+
+from swaplab.evaluate import metrics as m
+
+NEG = np.array([0.1, 0.2, 0.3, 0.4, 0.6])  # impostors
+POS = np.array([0.5, 0.7, 0.8, 0.9, 0.95])  # genuine
+
+
+def test_fmr_fnmr_by_hand() -> None:
+    assert m.fmr_fnmr(NEG, POS, 0.5) == (0.2, 0.0)  # 0.6 accepted; 0.5 >= 0.5 accepted
+    assert m.fmr_fnmr(NEG, POS, 0.65) == (0.0, 0.2)
+    assert m.fmr_fnmr(NEG, POS, 0.0) == (1.0, 0.0)
+
+
+def test_eer_by_hand() -> None:
+    value, threshold = m.eer(NEG, POS)
+    # at 0.6: impostor 0.6 accepted (FMR 1/5), genuine 0.5 rejected (FNMR 1/5)
+    assert threshold == 0.6 and value == pytest.approx(0.2)
+    assert m.fmr_fnmr(NEG, POS, threshold) == pytest.approx((0.2, 0.2))
+    # unequal rates: the EER is their mean at the closest threshold
+    value, threshold = m.eer([0.1, 0.2, 0.6], [0.5, 0.7, 0.8, 0.9])
+    assert threshold == 0.6 and value == pytest.approx((1 / 3 + 1 / 4) / 2)
+    assert m.eer([0.1, 0.2], [0.8, 0.9])[0] == 0.0
+    assert m.eer([0.8, 0.9], [0.1, 0.2])[0] == 1.0
+
+
+def test_threshold_at_fmr_and_fnmr_there() -> None:
+    threshold = m.threshold_at_fmr(NEG, POS, 0.0)
+    assert 0.6 < threshold <= 0.7 and m.fmr_fnmr(NEG, POS, threshold)[0] == 0.0
+    fnmr, at = m.fnmr_at_fmr(NEG, POS, 0.2)
+    assert at == 0.5 and fnmr == 0.0
+
+
+def test_hter_uses_the_dev_threshold() -> None:
+    value, threshold = m.hter([0.1, 0.2], [0.8, 0.9], [0.1, 0.85], [0.5, 0.9])
+    assert threshold == 0.8  # the lowest threshold separating dev perfectly
+    assert value == pytest.approx((0.5 + 0.5) / 2)
+
+
+def test_det_and_roc_agree_with_scikit_learn() -> None:
+    rng = np.random.default_rng(0)
+    neg, pos = rng.normal(0, 1, 300), rng.normal(1.5, 1, 200)
+    fmr, fnmr = m.det(neg, pos)
+    labels = np.r_[np.zeros(300), np.ones(200)]
+    fpr, tpr, thr = roc_curve(labels, np.r_[neg, pos], drop_intermediate=False)
+    for f, t, th in zip(fpr[1:], tpr[1:], thr[1:], strict=True):
+        assert m.fmr_fnmr(neg, pos, th) == pytest.approx((f, 1 - t))
+    assert set(np.round(fpr, 12)) <= set(np.round(fmr, 12))
+    assert m.auc(neg, pos) == pytest.approx(np.trapezoid(tpr, fpr))
+    r_fmr, r_tmr, _ = m.roc(neg, pos)
+    np.testing.assert_allclose(r_fmr, fpr) and np.testing.assert_allclose(r_tmr, tpr)
+
+
+def test_presentation_attack_metrics_by_hand() -> None:
+    attacks = np.array([0.9, 0.8, 0.7, 0.3])  # detector: higher = more fake
+    bona = np.array([0.1, 0.2, 0.4, 0.75])
+    assert m.apcer_bpcer(attacks, bona, 0.5) == (0.25, 0.25)
+    eer, threshold = m.detection_eer(attacks, bona)
+    assert eer == 0.25 and m.apcer_bpcer(attacks, bona, threshold) == (0.25, 0.25)
+    bpcer, thr = m.bpcer_at_apcer(attacks, bona, 0.0)
+    assert bpcer == 0.5 and thr == 0.3  # highest threshold missing no attack; 0.4, 0.75 flagged
+    assert m.bpcer_at_apcer(attacks, bona, 0.25) == (0.25, 0.7)
+    assert m.iapmr([0.2, 0.6, 0.9], 0.5) == pytest.approx(2 / 3)
+    hter, _ = m.detection_hter(attacks, bona, attacks, bona)
+    assert hter == 0.25
+
+
+def test_intervals() -> None:
+    low, high = m.clopper_pearson(0, 10)
+    assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 10))  # exact for zero errors
+    low, high = m.clopper_pearson(5, 10)
+    assert low == pytest.approx(0.187086, abs=1e-5) and high == pytest.approx(0.812914, abs=1e-5)
+    low, high = m.wilson_interval(5, 10)
+    assert low == pytest.approx(0.236593, abs=1e-5) and high == pytest.approx(0.763407, abs=1e-5)
+
+
+def test_subject_bootstrap_resamples_subjects_together() -> None:
+    rng = np.random.default_rng(1)
+    subjects = np.repeat(np.arange(8), 20)
+    neg = rng.normal(0, 1, 160) + (subjects % 2) * 0.5  # subject effects
+    pos = rng.normal(2, 1, 160)
+    low, high = m.subject_bootstrap(lambda a, b: m.eer(a, b)[0], [(neg, subjects), (pos, subjects)], rounds=200)
+    point = m.eer(neg, pos)[0]
+    assert low <= point <= high and high - low > 0.01
+    # one subject only: every draw is the same data, the interval collapses to the point
+    one = np.zeros(160, int)
+    assert m.subject_bootstrap(lambda a, b: m.eer(a, b)[0], [(neg, one), (pos, one)], rounds=20) == (point, point)
+
+
+def test_empty_or_nan_scores_are_refused() -> None:
+    with pytest.raises(ValueError, match="no negative scores"):
+        m.eer([], [1.0])
+    with pytest.raises(ValueError, match="NaN"):
+        m.eer([np.nan], [1.0])
