@@ -6,7 +6,9 @@ import typer
 
 from swaplab.cli_support import friendly_errors, new_app
 from swaplab.config import build_config
-from swaplab.generate import extract
+from swaplab.generate import extract, pipeline, swap, train
+from swaplab.generate.colour import COLOUR_TRANSFERS
+from swaplab.generate.models import SWAP_MODELS
 
 app = new_app("Face-swap generation: extract faces, train, swap, composite.")
 
@@ -31,3 +33,71 @@ def extract_command(
                        crop_size=crop_size, face_type=face_type, detect_every=detect_every, smooth=smooth,
                        identity_ref=identity_ref, min_face_size=min_face_size, device=device)
     typer.echo(f"manifest written to {extract.run(cfg)}")
+
+
+@app.command("train")
+@friendly_errors
+def train_command(
+    src: Path = typer.Option(..., help="Face manifest of src (the identity pasted in)."),
+    dst: Path = typer.Option(..., help="Face manifest of dst (the video that receives it)."),
+    out: Path = typer.Option(..., "--out", help="Model folder."),
+    preset: str = typer.Option(None, help="lq (64 px), hq (128 px) or tiny (default: lq)."),
+    arch: str = typer.Option(None, help=f"Architecture: {', '.join(SWAP_MODELS.names())} (default: the preset's)."),
+    resolution: int = typer.Option(None, help="Resolution in px, a multiple of 16 (default: the preset's)."),
+    iterations: int = typer.Option(None, help="Iteration budget (default: 2000)."),
+    minutes: float = typer.Option(None, help="Time budget in minutes (default: none)."),
+    batch_size: int = typer.Option(None, help="Faces per side per step (default: 8)."),
+    precision: str = typer.Option(None, help="auto, fp32 or bf16 (default: auto)."),
+    seed: int = typer.Option(None, help="Seed (default: 0)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the checkpoint in --out exactly."),
+    device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
+    config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
+) -> None:
+    """Train a shared-encoder / per-identity-decoder swap model (headless, resumable)."""
+    cfg = build_config(train.TrainConfig, config, src=src, dst=dst, out=out, preset=preset, arch=arch,
+                       resolution=resolution, iterations=iterations, minutes=minutes, batch_size=batch_size,
+                       precision=precision, seed=seed, resume=resume or None, device=device)
+    typer.echo(f"checkpoint written to {train.run(cfg)}")
+
+
+@app.command("swap")
+@friendly_errors
+def swap_command(
+    model: Path = typer.Option(..., help="Model folder from `generate train`."),
+    dst: Path = typer.Option(..., help="The video that receives src's face."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    colour: str = typer.Option(None, help=f"Colour transfer: {', '.join(COLOUR_TRANSFERS.names())} (default: rct)."),
+    blend: str = typer.Option(None, help="alpha or poisson (default: alpha)."),
+    mask: str = typer.Option(None, help="predicted or template (default: predicted)."),
+    mask_erode: int = typer.Option(None, help="Mask erosion in px at model resolution (default: 1)."),
+    mask_blur: int = typer.Option(None, help="Mask blur in px at model resolution (default: 3)."),
+    smooth: int = typer.Option(None, help="Landmark smoothing window in frames (default: 5)."),
+    watermark: bool = typer.Option(False, "--watermark", help="Draw a visible SYNTHETIC mark."),
+    device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
+    config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
+) -> None:
+    """Swap src's face into every frame of dst and composite the video with dst's audio."""
+    cfg = build_config(swap.SwapConfig, config, model=model, dst=dst, out=out, colour=colour, blend=blend,
+                       mask=mask, mask_erode=mask_erode, mask_blur=mask_blur, smooth=smooth,
+                       watermark=watermark or None, device=device)
+    typer.echo(f"swapped video written to {swap.run(cfg)}")
+
+
+@app.command("run")
+@friendly_errors
+def run_command(
+    src: Path = typer.Option(..., help="Video of src (the identity pasted in)."),
+    dst: Path = typer.Option(..., help="Video of dst (receives src's face)."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    preset: str = typer.Option(None, help="lq or hq (default: lq)."),
+    iterations: int = typer.Option(None, help="Iteration budget (default: 2000)."),
+    minutes: float = typer.Option(None, help="Training time budget in minutes."),
+    watermark: bool = typer.Option(False, "--watermark", help="Draw a visible SYNTHETIC mark."),
+    seed: int = typer.Option(None, help="Seed (default: 0)."),
+    device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
+    config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
+) -> None:
+    """Extract, train, swap and composite in one go; run it again to resume."""
+    cfg = build_config(pipeline.PipelineConfig, config, src=src, dst=dst, out=out, preset=preset,
+                       iterations=iterations, minutes=minutes, watermark=watermark or None, seed=seed, device=device)
+    typer.echo(f"swapped video written to {pipeline.run(cfg)}")

@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny embedded sample, made once per test session."""
+"""Shared fixtures, made once per test session: a tiny embedded sample, its faces, a tiny swap."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ TINY_SECONDS = 2.0
 
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The embedded sample with one 2-second clip per identity."""
+    """The embedded sample with two 2-second clips per identity."""
     out = tmp_path_factory.mktemp("sample")
-    return sample.run(sample.SampleConfig(out=out, clips=1, seconds=TINY_SECONDS))
+    return sample.run(sample.SampleConfig(out=out, clips=2, seconds=TINY_SECONDS))
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +29,26 @@ def astronaut_clip(sample_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def hopper_clip(sample_dir: Path) -> Path:
     return sample_dir / "grace_hopper" / "grace_hopper_00.mp4"
+
+
+@pytest.fixture(scope="session")
+def sample_faces(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """identity -> face manifest of both its clips (whole_face, 256 px)."""
+    from swaplab.generate.extract import ExtractConfig, run
+
+    out = tmp_path_factory.mktemp("faces")
+    return {name: run(ExtractConfig(inputs=tuple(sorted((sample_dir / name).glob("*.mp4"))), out=out / name,
+                                    identity=name))
+            for name in ("astronaut", "grace_hopper")}
+
+
+@pytest.fixture(scope="session")
+def tiny_swap(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`generate run` with a tiny model: astronaut's face into grace_hopper_01. Returns its folder."""
+    from swaplab.generate.pipeline import PipelineConfig, run
+
+    out = tmp_path_factory.mktemp("swap")
+    run(PipelineConfig(src=sample_dir / "astronaut" / "astronaut_00.mp4",
+                       dst=sample_dir / "grace_hopper" / "grace_hopper_01.mp4", out=out, preset="tiny",
+                       iterations=4, src_identity="astronaut", dst_identity="grace_hopper", watermark=True))
+    return out

@@ -1,0 +1,71 @@
+"""Training augmentation on tensors: random warp, random affine, colour and lighting jitter.
+
+As in DeepFaceLab: the network sees a randomly *warped* face and must
+produce the *unwarped* one, which forces it to learn faces rather than
+copy pixels. Both share one random affine (rotation, scale, shift, flip).
+Every draw comes from the given ``torch.Generator``, so training resumes
+exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def _uniform(n: int, low: float, high: float, gen: torch.Generator) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, generator=gen)
+
+
+def random_affine(n: int, gen: torch.Generator, rotate_deg: float = 10, scale: float = 0.05,
+                  shift: float = 0.05, flip: bool = True) -> torch.Tensor:
+    """(n, 2, 3) affine matrices in normalised [-1, 1] coordinates."""
+    angle = _uniform(n, -rotate_deg, rotate_deg, gen) * math.pi / 180
+    zoom = 1 + _uniform(n, -scale, scale, gen)
+    sign = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0) if flip else torch.ones(n)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    tx, ty = _uniform(n, -shift, shift, gen) * 2, _uniform(n, -shift, shift, gen) * 2
+    return torch.stack([torch.stack([cos * sign, -sin, tx], 1), torch.stack([sin * sign, cos, ty], 1)], 1)
+
+
+def random_warp_field(n: int, size: int, gen: torch.Generator, cells: int = 5, strength: float = 0.06) -> torch.Tensor:
+    """(n, size, size, 2) smooth random displacement, normalised units, zero at the border."""
+    coarse = torch.randn(n, 2, cells, cells, generator=gen) * strength
+    coarse[:, :, 0, :] = coarse[:, :, -1, :] = coarse[:, :, :, 0] = coarse[:, :, :, -1] = 0
+    return F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True).permute(0, 2, 3, 1)
+
+
+def warp_pair(images: torch.Tensor, gen: torch.Generator, extra: torch.Tensor | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(warped input, target, extra target) for images (N, C, R, R) float in [0, 1].
+
+    ``extra`` (N, K, R, R), e.g. masks and weights, follows the target's affine.
+    """
+    n, _, size, _ = images.shape
+    grid = F.affine_grid(random_affine(n, gen), list(images.shape), align_corners=False)
+    target = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    warped = F.grid_sample(images, grid + random_warp_field(n, size, gen), mode="bilinear",
+                           padding_mode="border", align_corners=False)
+    moved = None
+    if extra is not None:
+        moved = F.grid_sample(extra, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return warped, target, moved
+
+
+def colour_jitter(images: torch.Tensor, gen: torch.Generator, strength: float = 0.1) -> torch.Tensor:
+    """Per-image brightness, contrast and per-channel gain; (N, 3, R, R) in [0, 1]."""
+    n = images.shape[0]
+    brightness = _uniform(n, -strength, strength, gen).view(n, 1, 1, 1)
+    contrast = (1 + _uniform(n, -strength, strength, gen)).view(n, 1, 1, 1)
+    gain = 1 + (torch.rand(n, 3, 1, 1, generator=gen) * 2 - 1) * strength / 2
+    mean = images.mean(dim=(1, 2, 3), keepdim=True)
+    return ((images - mean) * contrast + mean + brightness).mul(gain).clamp(0, 1)
+
+
+def match_colour_stats(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Give each image the per-channel mean and std of a reference image (RCT in RGB), batch-wise."""
+    mean, std = images.mean(dim=(2, 3), keepdim=True), images.std(dim=(2, 3), keepdim=True) + 1e-6
+    ref_mean, ref_std = reference.mean(dim=(2, 3), keepdim=True), reference.std(dim=(2, 3), keepdim=True)
+    return ((images - mean) / std * ref_std + ref_mean).clamp(0, 1)

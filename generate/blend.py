@@ -1,0 +1,61 @@
+"""Putting the generated face into the frame: mask shaping, paste-back, alpha or Poisson blending."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from swaplab.errors import SwaplabError
+from swaplab.generate import align
+
+BLENDS = ("alpha", "poisson")
+
+
+def shape_mask(mask: np.ndarray, erode: int, blur: int) -> np.ndarray:
+    """Erode (px, negative dilates) then Gaussian-blur (px) a (R, R) mask in [0, 1]."""
+    out = mask.astype(np.float32)
+    if erode:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(erode) + 1,) * 2)
+        out = cv2.erode(out, kernel) if erode > 0 else cv2.dilate(out, kernel)
+    if blur > 0:
+        out = cv2.GaussianBlur(out, (0, 0), blur / 2)
+    return np.clip(out, 0, 1)
+
+
+def blend_into_frame(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: np.ndarray,
+                     method: str = "alpha") -> tuple[np.ndarray, np.ndarray]:
+    """Paste a crop-space face into its frame.
+
+    Parameters
+    ----------
+    frame : (H, W, 3) uint8 RGB
+    face : (R, R, 3) float32 in [0, 1]
+    mask : (R, R) float32 in [0, 1]
+    matrix : (2, 3) frame->crop matrix at resolution R
+    method : alpha or poisson
+
+    Returns
+    -------
+    (blended frame (H, W, 3) uint8, blend mask in frame space (H, W) float32)
+    """
+    height, width = frame.shape[:2]
+    face_frame = align.paste(face, matrix, (width, height), cv2.INTER_LINEAR)
+    mask_frame = np.clip(align.paste(mask, matrix, (width, height), cv2.INTER_LINEAR), 0, 1)
+    if method == "alpha":
+        out = frame.astype(np.float32) / 255 * (1 - mask_frame[..., None]) + face_frame * mask_frame[..., None]
+        return (out * 255).round().clip(0, 255).astype(np.uint8), mask_frame
+    if method == "poisson":
+        return _poisson(frame, face_frame, mask_frame), mask_frame
+    raise SwaplabError(f"unknown blend {method!r}; choose one of {BLENDS}")
+
+
+def _poisson(frame: np.ndarray, face_frame: np.ndarray, mask_frame: np.ndarray) -> np.ndarray:
+    binary = (mask_frame > 0.5).astype(np.uint8) * 255
+    ys, xs = np.nonzero(binary)
+    if len(xs) == 0:
+        return frame.copy()
+    binary[[0, -1], :] = 0
+    binary[:, [0, -1]] = 0
+    centre = (int((xs.min() + xs.max() + 1) // 2), int((ys.min() + ys.max() + 1) // 2))
+    source = (face_frame * 255).round().clip(0, 255).astype(np.uint8)
+    return cv2.seamlessClone(source, frame, binary, centre, cv2.NORMAL_CLONE)

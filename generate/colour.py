@@ -1,0 +1,87 @@
+"""Colour transfer plug-ins: make the generated face take the colours of the dst face it replaces.
+
+Each takes ``face`` and ``target`` (R, R, 3) float32 RGB in [0, 1] and a
+``mask`` (R, R) in [0, 1]; statistics come from pixels where mask > 0.5.
+
+none  unchanged
+rct   Reinhard et al. 2001, "Color transfer between images": per-channel mean and std in L*a*b*
+lct   linear transfer matching the RGB mean and covariance (symmetric square roots)
+mkl   Pitié & Kokaram 2007, "The linear Monge-Kantorovitch colour mapping": the optimal-transport
+      linear map between the two RGB Gaussians
+hist  per-channel histogram matching
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from swaplab.registry import Registry
+
+
+class ColourTransfer(Protocol):
+    def __call__(self, face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
+
+
+COLOUR_TRANSFERS: Registry[ColourTransfer] = Registry("colour transfer")
+
+
+def _pixels(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    inside = mask > 0.5
+    return image[inside] if inside.sum() >= 16 else image.reshape(-1, 3)
+
+
+def _sqrtm(cov: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh(cov)
+    return vectors @ np.diag(np.sqrt(np.clip(values, 1e-8, None))) @ vectors.T
+
+
+def _apply_linear(face: np.ndarray, matrix: np.ndarray, mu_face: np.ndarray, mu_target: np.ndarray) -> np.ndarray:
+    out = (face.reshape(-1, 3) - mu_face) @ matrix.T + mu_target
+    return np.clip(out.reshape(face.shape), 0, 1).astype(np.float32)
+
+
+@COLOUR_TRANSFERS.register("none")
+def _none() -> ColourTransfer:
+    return lambda face, target, mask: face
+
+
+def rct(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    lab_face = cv2.cvtColor(face.astype(np.float32), cv2.COLOR_RGB2LAB)
+    lab_target = cv2.cvtColor(target.astype(np.float32), cv2.COLOR_RGB2LAB)
+    src, ref = _pixels(lab_face, mask), _pixels(lab_target, mask)
+    scale = ref.std(axis=0) / np.maximum(src.std(axis=0), 1e-6)
+    moved = (lab_face - src.mean(axis=0)) * scale + ref.mean(axis=0)
+    return np.clip(cv2.cvtColor(moved.astype(np.float32), cv2.COLOR_LAB2RGB), 0, 1)
+
+
+def lct(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    src, ref = _pixels(face, mask), _pixels(target, mask)
+    cov_src, cov_ref = np.cov(src.T) + 1e-6 * np.eye(3), np.cov(ref.T) + 1e-6 * np.eye(3)
+    matrix = _sqrtm(cov_ref) @ np.linalg.inv(_sqrtm(cov_src))
+    return _apply_linear(face, matrix, src.mean(axis=0), ref.mean(axis=0))
+
+
+def mkl(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    src, ref = _pixels(face, mask), _pixels(target, mask)
+    cov_src, cov_ref = np.cov(src.T) + 1e-6 * np.eye(3), np.cov(ref.T) + 1e-6 * np.eye(3)
+    root = _sqrtm(cov_src)
+    inverse_root = np.linalg.inv(root)
+    matrix = inverse_root @ _sqrtm(root @ cov_ref @ root) @ inverse_root
+    return _apply_linear(face, matrix, src.mean(axis=0), ref.mean(axis=0))
+
+
+def hist(face: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    src, ref = _pixels(face, mask), _pixels(target, mask)
+    out = np.empty_like(face, dtype=np.float32)
+    quantiles = np.linspace(0, 1, 256)
+    for c in range(3):
+        src_q, ref_q = np.quantile(src[:, c], quantiles), np.quantile(ref[:, c], quantiles)
+        out[..., c] = np.interp(face[..., c], src_q, ref_q)
+    return np.clip(out, 0, 1)
+
+
+for _name, _fn in (("rct", rct), ("lct", lct), ("mkl", mkl), ("hist", hist)):
+    COLOUR_TRANSFERS.register(_name)(lambda fn=_fn: fn)

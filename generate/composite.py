@@ -1,0 +1,64 @@
+"""Compositing: the swapped frames become a video with dst's audio, labelled synthetic.
+
+Every generated video carries, in its container metadata, ``comment`` and
+``description`` saying it is synthetic, plus ``swaplab_synthetic = true`` and
+the generator run id; a JSON sidecar records how it was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import swaplab
+from swaplab.fileio import write_json_atomic
+from swaplab.media import probe, write_video
+
+SYNTHETIC_NOTE = "SYNTHETIC MEDIA: face-swapped deepfake made by swaplab for forgery research"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What the sidecar records about one generated video."""
+
+    generator_run: str
+    config: Any
+    checkpoint_sha256: str
+    inputs: dict[str, str]
+    model_meta: dict = field(default_factory=dict)
+
+
+def library_versions() -> dict[str, str]:
+    names = ("torch", "numpy", "av", "opencv-python-headless", "facenet-pytorch", "scikit-learn")
+    found = {"swaplab": swaplab.__version__, "python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = version(name)
+        except Exception:  # noqa: BLE001 - a missing optional package is just not listed
+            continue
+    return found
+
+
+def synthetic_metadata(generator_run: str) -> dict[str, str]:
+    """Container tags that mark a video as synthetic."""
+    return {"comment": SYNTHETIC_NOTE, "description": SYNTHETIC_NOTE, "swaplab_synthetic": "true",
+            "swaplab_generator_run": generator_run}
+
+
+def write_composite(frames: Iterable[np.ndarray], dst: Path, target: Path, provenance: Provenance) -> Path:
+    """Encode ``frames`` at dst's fps with dst's audio; write ``<stem>.provenance.json`` beside it."""
+    info = probe(dst)
+    write_video(frames, target, fps=info.fps, audio_from=dst, metadata=synthetic_metadata(provenance.generator_run))
+    sidecar = {"synthetic": True, "note": SYNTHETIC_NOTE, "generator_run": provenance.generator_run,
+               "video": target.name, "config": dataclasses.asdict(provenance.config),
+               "checkpoint_sha256": provenance.checkpoint_sha256, "inputs_sha256": provenance.inputs,
+               "model": provenance.model_meta, "libraries": library_versions()}
+    write_json_atomic(target.with_name(target.name.replace(".swapped.mp4", "") + ".provenance.json"), sidecar)
+    return target

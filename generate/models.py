@@ -1,0 +1,209 @@
+"""Swap models: a shared encoder with per-identity decoders (DeepFaceLab's DF), and LIAE.
+
+Every decoder outputs a face (3 channels, sigmoid) and a face mask (1
+channel, sigmoid) at the model's resolution. Tensors are NCHW float in [0, 1].
+
+df    encoder -> inter -> decoder_src / decoder_dst. Swap: dst -> encoder -> inter -> decoder_src.
+liae  encoder -> inter_ab (both identities) and inter_b (dst only) -> one decoder.
+      src code = [inter_ab(src), inter_ab(src)]; dst code = [inter_b(dst), inter_ab(dst)];
+      swap: [inter_ab(dst), inter_ab(dst)] -> decoder, i.e. dst's pose with src's appearance code.
+original  faceswap's 'original' layout (64 px, ~82 M parameters), kept as a speed reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from swaplab.registry import Registry
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Architecture and size: ``resolution`` px, encoder/decoder widths, bottleneck size."""
+
+    arch: str = "df"
+    resolution: int = 64
+    encoder_dims: int = 32
+    ae_dims: int = 128
+    decoder_dims: int = 32
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS = {
+    # the LQ/HQ tiers of the Korshunov-Marcel study, sized for CPU training
+    "lq": ModelSpec("df", 64, 32, 128, 32),
+    "hq": ModelSpec("df", 128, 32, 192, 32),
+    "tiny": ModelSpec("df", 64, 8, 32, 8),
+}
+
+
+def _down(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 5, 2, 2), nn.LeakyReLU(0.1))
+
+
+class Upscale(nn.Module):
+    """Conv to 4x channels, then pixel shuffle: doubles height and width."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout * 4, kernel, 1, kernel // 2)
+        self.act = nn.LeakyReLU(0.1)
+        self.shuffle = nn.PixelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shuffle(self.act(self.conv(x)))
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, ch: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(ch, ch, 3, 1, 1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, 1, 1)
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(x + self.conv2(self.act(self.conv1(x))))
+
+
+class Encoder(nn.Module):
+    """Four stride-2 convolutions: (N, 3, R, R) -> (N, 8e * (R/16)^2)."""
+
+    def __init__(self, dims: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(_down(3, dims), _down(dims, dims * 2), _down(dims * 2, dims * 4),
+                                 _down(dims * 4, dims * 8), nn.Flatten())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class Inter(nn.Module):
+    """Dense bottleneck back to a (N, ae, R/8, R/8) feature map."""
+
+    def __init__(self, in_features: int, ae_dims: int, resolution: int, out_ch: int) -> None:
+        super().__init__()
+        self.low = resolution // 16
+        self.out_ch = out_ch
+        self.dense = nn.Sequential(nn.Linear(in_features, ae_dims), nn.Linear(ae_dims, self.low**2 * out_ch))
+        self.up = Upscale(out_ch, out_ch)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.up(self.dense(x).view(-1, self.out_ch, self.low, self.low))
+
+
+class Decoder(nn.Module):
+    """(N, C, R/8, R/8) -> face (N, 3, R, R) and mask (N, 1, R, R), both in [0, 1]."""
+
+    def __init__(self, in_ch: int, dims: int) -> None:
+        super().__init__()
+        self.face = nn.Sequential(Upscale(in_ch, dims * 8), ResidualBlock(dims * 8), Upscale(dims * 8, dims * 4),
+                                  ResidualBlock(dims * 4), Upscale(dims * 4, dims * 2), ResidualBlock(dims * 2),
+                                  nn.Conv2d(dims * 2, 3, 1))
+        self.mask = nn.Sequential(Upscale(in_ch, dims * 4), Upscale(dims * 4, dims * 2), Upscale(dims * 2, dims),
+                                  nn.Conv2d(dims, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.sigmoid(self.face(x)), torch.sigmoid(self.mask(x))
+
+
+class SwapModel(nn.Module):
+    """The interface of every swap model: reconstruct src, reconstruct dst, swap dst -> src."""
+
+    spec: ModelSpec
+
+    def reconstruct(self, x: torch.Tensor, side: str) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def swap(self, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """dst faces (N, 3, R, R) -> src-identity faces and masks in dst's pose."""
+        raise NotImplementedError
+
+
+class DF(SwapModel):
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        flat = spec.encoder_dims * 8 * (spec.resolution // 16) ** 2
+        self.encoder = Encoder(spec.encoder_dims)
+        self.inter = Inter(flat, spec.ae_dims, spec.resolution, spec.ae_dims)
+        self.decoder_src = Decoder(spec.ae_dims, spec.decoder_dims)
+        self.decoder_dst = Decoder(spec.ae_dims, spec.decoder_dims)
+
+    def reconstruct(self, x: torch.Tensor, side: str) -> tuple[torch.Tensor, torch.Tensor]:
+        decoder = self.decoder_src if side == "src" else self.decoder_dst
+        return decoder(self.inter(self.encoder(x)))
+
+    def swap(self, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.decoder_src(self.inter(self.encoder(dst)))
+
+
+class LIAE(SwapModel):
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        flat = spec.encoder_dims * 8 * (spec.resolution // 16) ** 2
+        self.encoder = Encoder(spec.encoder_dims)
+        self.inter_ab = Inter(flat, spec.ae_dims, spec.resolution, spec.ae_dims)
+        self.inter_b = Inter(flat, spec.ae_dims, spec.resolution, spec.ae_dims)
+        self.decoder = Decoder(spec.ae_dims * 2, spec.decoder_dims)
+
+    def reconstruct(self, x: torch.Tensor, side: str) -> tuple[torch.Tensor, torch.Tensor]:
+        code = self.encoder(x)
+        ab = self.inter_ab(code)
+        first = ab if side == "src" else self.inter_b(code)
+        return self.decoder(torch.cat([first, ab], dim=1))
+
+    def swap(self, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ab = self.inter_ab(self.encoder(dst))
+        return self.decoder(torch.cat([ab, ab], dim=1))
+
+
+class _OriginalDecoder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(Upscale(512, 256), Upscale(256, 128), Upscale(128, 64), nn.Conv2d(64, 3, 5, 1, 2))
+        self.mask = nn.Sequential(Upscale(512, 64), Upscale(64, 32), Upscale(32, 16), nn.Conv2d(16, 1, 5, 1, 2))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.sigmoid(self.net(x)), torch.sigmoid(self.mask(x))
+
+
+class Original(SwapModel):
+    """faceswap's 'original' model layout at 64 px: 128-256-512-1024 encoder, 1024-d bottleneck,
+    upscales 512-256-128-64 (plus a small mask head)."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.encoder = nn.Sequential(_down(3, 128), _down(128, 256), _down(256, 512), _down(512, 1024), nn.Flatten(),
+                                     nn.Linear(1024 * 4 * 4, 1024), nn.Linear(1024, 4 * 4 * 1024))
+        self.upscale = Upscale(1024, 512)
+        self.decoder_src = _OriginalDecoder()
+        self.decoder_dst = _OriginalDecoder()
+
+    def _code(self, x: torch.Tensor) -> torch.Tensor:
+        return self.upscale(self.encoder(x).view(-1, 1024, 4, 4))
+
+    def reconstruct(self, x: torch.Tensor, side: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return (self.decoder_src if side == "src" else self.decoder_dst)(self._code(x))
+
+    def swap(self, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.decoder_src(self._code(dst))
+
+
+SWAP_MODELS: Registry[SwapModel] = Registry("swap model")
+SWAP_MODELS.register("df")(lambda *, spec: DF(spec))
+SWAP_MODELS.register("liae")(lambda *, spec: LIAE(spec))
+SWAP_MODELS.register("original")(lambda *, spec: Original(spec))
+
+
+def build_model(spec: ModelSpec) -> SwapModel:
+    """The registered architecture ``spec.arch`` built at ``spec``'s size."""
+    if spec.resolution % 16:
+        raise ValueError(f"resolution must be a multiple of 16, got {spec.resolution}")
+    return SWAP_MODELS.get(spec.arch, spec=spec)

@@ -1,0 +1,247 @@
+"""Stage ``train``: fit a swap model on src and dst faces; headless, seeded, resumable.
+
+Writes into the model folder: ``model.pt`` (weights, optimiser, iteration
+and RNG state; loads with ``torch.load(weights_only=True)``), ``losses.csv``,
+``preview.png`` (rows of src, src->src, dst, dst->dst, dst->src) and
+``train_config.json``. Checkpoints are atomic, every ``checkpoint_every``
+iterations, at the end and on Ctrl-C; ``resume`` continues exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from swaplab.config import save_config
+from swaplab.device import resolve_device, resolve_precision
+from swaplab.errors import SwaplabError
+from swaplab.fileio import atomic_path, require_writable_dir, write_text_atomic
+from swaplab.generate.augment import colour_jitter, match_colour_stats, warp_pair
+from swaplab.generate.faceset import FaceSet, eyes_mouth_weights, face_mask, load_faceset
+from swaplab.generate.losses import mask_loss, reconstruction_loss
+from swaplab.generate.models import PRESETS, ModelSpec, SwapModel, build_model
+from swaplab.generate.preview import write_preview
+from swaplab.progress import make_progress
+
+CHECKPOINT = "model.pt"
+CHECKPOINT_FORMAT = 1  # 1 - spec, model, optimiser, iteration, generator state, loss log
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of ``swaplab generate train``.
+
+    ``preset`` (lq, hq, tiny) fills the architecture; ``arch`` and the sizes
+    override it. Training stops at ``iterations`` or after ``minutes``,
+    whichever comes first. ``precision`` bf16 runs the model under autocast (measured
+    1.75x faster on this project's AVX512-BF16 CPU with the same loss curve); ``auto``
+    picks it where the hardware supports it; losses are always computed in fp32.
+    """
+
+    src: Path
+    dst: Path
+    out: Path
+    preset: str = "lq"
+    arch: str | None = None
+    resolution: int | None = None
+    encoder_dims: int | None = None
+    ae_dims: int | None = None
+    decoder_dims: int | None = None
+    iterations: int = 2000
+    minutes: float | None = None
+    batch_size: int = 8
+    learning_rate: float = 2e-4
+    focus_weight: float = 3.0
+    colour_transfer: str = "none"
+    checkpoint_every: int = 200
+    preview_every: int = 200
+    max_faces: int = 2000
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"
+    resume: bool = False
+
+    def spec(self) -> ModelSpec:
+        if self.preset not in PRESETS:
+            raise SwaplabError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
+        overrides = {k: getattr(self, k) for k in ("arch", "resolution", "encoder_dims", "ae_dims", "decoder_dims")
+                     if getattr(self, k) is not None}
+        return dataclasses.replace(PRESETS[self.preset], **overrides)
+
+
+@dataclass
+class TrainState:
+    """Everything a checkpoint restores."""
+
+    model: SwapModel
+    optimiser: torch.optim.Optimizer
+    generator: torch.Generator
+    iteration: int = 0
+    log: list = dataclasses.field(default_factory=list)
+    meta: dict = dataclasses.field(default_factory=dict)  # face type, identities, seed
+
+
+def new_state(config: TrainConfig, device: torch.device) -> TrainState:
+    torch.manual_seed(config.seed)
+    model = build_model(config.spec()).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate, betas=(0.5, 0.999))
+    generator = torch.Generator().manual_seed(config.seed)
+    return TrainState(model, optimiser, generator)
+
+
+def save_checkpoint(state: TrainState, folder: Path) -> Path:
+    """Write ``model.pt`` atomically."""
+    payload = {"format": CHECKPOINT_FORMAT, "spec": state.model.spec.as_dict(),
+               "model": state.model.state_dict(), "optimiser": state.optimiser.state_dict(),
+               "iteration": state.iteration, "generator": state.generator.get_state(), "log": state.log,
+               "meta": state.meta}
+    target = folder / CHECKPOINT
+    with atomic_path(target) as tmp:
+        torch.save(payload, tmp)
+    return target
+
+
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint safely (``weights_only=True``) and check its format."""
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise SwaplabError(f"{path}: no checkpoint (train a model first)") from None
+    except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
+        raise SwaplabError(f"{path}: not a swaplab checkpoint ({type(err).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise SwaplabError(f"{path}: not a swaplab model checkpoint of format {CHECKPOINT_FORMAT}")
+    return payload
+
+
+def restore_state(config: TrainConfig, device: torch.device, folder: Path) -> TrainState:
+    payload = load_checkpoint(folder / CHECKPOINT, device)
+    state = new_state(config, device)
+    if payload["spec"] != state.model.spec.as_dict():
+        raise SwaplabError(f"{folder}: checkpoint is a {payload['spec']} model, the config asks for "
+                           f"{state.model.spec.as_dict()}")
+    state.model.load_state_dict(payload["model"])
+    state.optimiser.load_state_dict(payload["optimiser"])
+    state.generator.set_state(payload["generator"])
+    state.iteration, state.log = payload["iteration"], list(payload["log"])
+    return state
+
+
+class Batcher:
+    """Draws augmented training batches from both face sets, all randomness from one generator."""
+
+    def __init__(self, src: FaceSet, dst: FaceSet, config: TrainConfig, device: torch.device) -> None:
+        self.sets = {"src": src, "dst": dst}
+        self.config, self.device = config, device
+        resolution = src.resolution
+        self.mask = torch.from_numpy(face_mask(resolution, src.face_type))[None, None]
+        self.focus = {side: eyes_mouth_weights(s.landmarks, resolution) for side, s in self.sets.items()}
+
+    def draw(self, gen: torch.Generator) -> dict[str, tuple[torch.Tensor, ...]]:
+        picks = {side: torch.randint(len(s.faces), (self.config.batch_size,), generator=gen)
+                 for side, s in self.sets.items()}
+        images = {side: self.sets[side].faces[idx].float() / 255 for side, idx in picks.items()}
+        if self.config.colour_transfer == "rct":
+            images["src"] = match_colour_stats(images["src"], images["dst"])
+        batch = {}
+        for side, image in images.items():
+            extra = torch.cat([self.mask.expand(len(image), -1, -1, -1), self.focus[side][picks[side]]], dim=1)
+            warped, target, moved = warp_pair(colour_jitter(image, gen), gen, extra)
+            batch[side] = tuple(t.to(self.device) for t in (warped, target, moved[:, :1], moved[:, 1:]))
+        return batch
+
+
+def train_step(state: TrainState, batch: dict, config: TrainConfig) -> dict[str, float]:
+    """One optimiser step on both sides; returns the losses."""
+    device_type = next(state.model.parameters()).device.type
+    losses = {}
+    for side in ("src", "dst"):
+        warped, target, mask, focus = batch[side]
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+            face, pred_mask = state.model.reconstruct(warped, side)
+        # losses in fp32: SSIM's small windowed sums lose too much in bf16
+        losses[side] = reconstruction_loss(face.float(), target, mask, focus, config.focus_weight)
+        losses[f"{side}_mask"] = mask_loss(pred_mask.float(), mask)
+    total = sum(losses.values())
+    state.optimiser.zero_grad(set_to_none=True)
+    total.backward()
+    state.optimiser.step()
+    return {name: value.item() for name, value in losses.items()}
+
+
+def _write_log(log: list, folder: Path) -> None:
+    lines = ["iteration,seconds,src,dst,src_mask,dst_mask"]
+    lines += [",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row) for row in log]
+    write_text_atomic(folder / "losses.csv", "\n".join(lines) + "\n")
+
+
+def _check(config: TrainConfig) -> None:
+    if config.colour_transfer not in ("none", "rct"):
+        raise SwaplabError(f"training colour transfer {config.colour_transfer!r}: choose none or rct")
+    if config.iterations < 1 or config.batch_size < 1:
+        raise SwaplabError("iterations and batch size must be at least 1")
+
+
+def run(config: TrainConfig, on_step: Callable[[int, dict], None] | None = None) -> Path:
+    """Train (or resume) into ``config.out``; return the checkpoint path."""
+    _check(config)
+    folder = require_writable_dir(config.out)
+    device = resolve_device(config.device)
+    config = dataclasses.replace(config, precision=resolve_precision(config.precision, device))
+    spec = config.spec()
+    if (folder / CHECKPOINT).exists() and not config.resume:
+        raise SwaplabError(f"{folder}: already holds a model; pass --resume to continue it or choose a new folder")
+    state = restore_state(config, device, folder) if config.resume else new_state(config, device)
+    src = load_faceset(config.src, spec.resolution, config.max_faces)
+    dst = load_faceset(config.dst, spec.resolution, config.max_faces)
+    if src.face_type != dst.face_type:
+        raise SwaplabError(f"src faces are {src.face_type!r}, dst faces {dst.face_type!r}: extract both alike")
+    state.meta = {"face_type": src.face_type, "src_identity": src.identity, "dst_identity": dst.identity,
+                  "seed": config.seed, "precision": config.precision}
+    save_config(config, folder / "train_config.json")
+    batcher = Batcher(src, dst, config, device)
+    try:
+        _loop(state, batcher, config, folder, on_step)
+    finally:
+        save_checkpoint(state, folder)
+        _write_log(state.log, folder)
+        write_preview(state.model, src, dst, folder / "preview.png")
+    return folder / CHECKPOINT
+
+
+def _loop(state: TrainState, batcher: Batcher, config: TrainConfig, folder: Path,
+          on_step: Callable[[int, dict], None] | None) -> None:
+    start = time.perf_counter()
+    deadline = start + config.minutes * 60 if config.minutes else None
+    offset = state.log[-1][1] if state.log else 0.0
+    state.model.train()
+    with make_progress() as progress:
+        task = progress.add_task("train", total=config.iterations, completed=state.iteration)
+        while state.iteration < config.iterations and (deadline is None or time.perf_counter() < deadline):
+            losses = train_step(state, batcher.draw(state.generator), config)
+            state.iteration += 1
+            elapsed = offset + time.perf_counter() - start
+            state.log.append([state.iteration, elapsed, *(losses[k] for k in ("src", "dst", "src_mask", "dst_mask"))])
+            progress.update(task, completed=state.iteration,
+                            description=f"train src {losses['src']:.3f} dst {losses['dst']:.3f}")
+            if on_step is not None:
+                on_step(state.iteration, losses)
+            if state.iteration % config.checkpoint_every == 0:
+                save_checkpoint(state, folder)
+                _write_log(state.log, folder)
+            if state.iteration % config.preview_every == 0:
+                write_preview(state.model, batcher.sets["src"], batcher.sets["dst"], folder / "preview.png")
+                state.model.train()
+
+
+def loss_curve(log: list, window: int = 20) -> np.ndarray:
+    """Running mean of the src+dst reconstruction loss, (len(log),)."""
+    values = np.array([row[2] + row[3] for row in log], dtype=np.float64)
+    kernel = np.ones(min(window, len(values))) / min(window, len(values))
+    return np.convolve(values, kernel, mode="valid")

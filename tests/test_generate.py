@@ -1,0 +1,146 @@
+import json
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from swaplab.datasets.manifest import read_manifest
+from swaplab.errors import SwaplabError
+from swaplab.generate import augment, losses
+from swaplab.generate.blend import blend_into_frame, shape_mask
+from swaplab.generate.colour import COLOUR_TRANSFERS
+from swaplab.generate.models import PRESETS, SWAP_MODELS, ModelSpec, build_model
+from swaplab.generate.train import TrainConfig, load_checkpoint
+from swaplab.generate.train import run as train
+from swaplab.media import probe
+
+
+@pytest.mark.parametrize("name", SWAP_MODELS.names())
+def test_every_swap_model_reconstructs_and_swaps(name: str) -> None:
+    model = build_model(ModelSpec(name, 64, 8, 32, 8))
+    x = torch.rand(2, 3, 64, 64)
+    for out in (*model.reconstruct(x, "src"), *model.reconstruct(x, "dst"), *model.swap(x)):
+        assert out.shape[0] == 2 and out.shape[-2:] == (64, 64) and 0 <= out.min() and out.max() <= 1
+    assert model.swap(x)[0].shape[1] == 3 and model.swap(x)[1].shape[1] == 1
+
+
+def test_reference_model_has_the_size_of_faceswaps_original() -> None:
+    params = sum(p.numel() for p in build_model(ModelSpec("original", 64)).parameters())
+    assert 82e6 < params < 86e6  # 82 M as faceswap's, plus our small mask heads
+
+
+@pytest.mark.parametrize("name", COLOUR_TRANSFERS.names())
+def test_every_colour_transfer_keeps_shape_and_range(name: str) -> None:
+    rng = np.random.default_rng(0)
+    face, target = rng.uniform(0.2, 0.6, (32, 32, 3)).astype(np.float32), rng.uniform(0.3, 0.9, (32, 32, 3)).astype(np.float32)
+    out = COLOUR_TRANSFERS.get(name)(face, target, np.ones((32, 32), np.float32))
+    assert out.shape == face.shape and out.min() >= 0 and out.max() <= 1
+
+
+def test_colour_transfers_match_the_statistics_they_promise() -> None:
+    rng = np.random.default_rng(1)
+    face = rng.uniform(0.2, 0.5, (48, 48, 3)).astype(np.float32)
+    mix = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.0, 0.3, 0.6]])
+    target = (0.3 + 0.4 * rng.uniform(0, 1, (48, 48, 3)) @ mix.T).astype(np.float32)
+    mask = np.ones((48, 48), np.float32)
+    for name in ("lct", "mkl"):
+        out = COLOUR_TRANSFERS.get(name)(face, target, mask).reshape(-1, 3)
+        np.testing.assert_allclose(out.mean(0), target.reshape(-1, 3).mean(0), atol=2e-3)
+        np.testing.assert_allclose(np.cov(out.T), np.cov(target.reshape(-1, 3).T), atol=2e-3)
+    out = COLOUR_TRANSFERS.get("hist")(face, target, mask)
+    np.testing.assert_allclose(np.median(out, axis=(0, 1)), np.median(target, axis=(0, 1)), atol=0.01)
+    import cv2
+
+    lab = lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2LAB).reshape(-1, 3)  # noqa: E731
+    out = COLOUR_TRANSFERS.get("rct")(face, target, mask)
+    np.testing.assert_allclose(lab(out).mean(0), lab(target).mean(0), atol=0.5)
+    assert np.array_equal(COLOUR_TRANSFERS.get("none")(face, target, mask), face)
+
+
+def test_blending_pastes_inside_the_mask_only() -> None:
+    frame = np.zeros((64, 80, 3), np.uint8)
+    face = np.ones((32, 32, 3), np.float32)
+    mask = np.zeros((32, 32), np.float32)
+    mask[8:24, 8:24] = 1
+    matrix = np.array([[1.0, 0, -20], [0, 1.0, -10]])  # crop = frame[10:42, 20:52]
+    out, frame_mask = blend_into_frame(frame, face, mask, matrix, "alpha")
+    assert out[10 + 16, 20 + 16].tolist() == [255, 255, 255] and out[2, 2].tolist() == [0, 0, 0]
+    assert frame_mask.sum() == pytest.approx(256, abs=1)
+    textured = (np.indices((64, 80)).sum(0) % 7 * 30).astype(np.uint8)[..., None].repeat(3, 2)
+    poisson, _ = blend_into_frame(textured, face * 0.5, mask, matrix, "poisson")
+    assert poisson.shape == textured.shape and not np.array_equal(poisson, textured)
+    assert shape_mask(mask, 2, 0).sum() < mask.sum() < shape_mask(mask, -2, 0).sum()
+
+
+def test_ssim_and_augmentation_are_sound() -> None:
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.allclose(losses.ssim(x, x), torch.ones(2), atol=1e-5)
+    assert losses.dssim(x, 1 - x, 5) > 0.3
+    a = augment.warp_pair(x, torch.Generator().manual_seed(3))
+    b = augment.warp_pair(x, torch.Generator().manual_seed(3))
+    assert torch.equal(a[0], b[0]) and not torch.equal(a[0], a[1])
+
+
+def _train(faces: dict[str, Path], out: Path, iterations: int, resume: bool = False, on_step=None) -> dict:
+    config = TrainConfig(src=faces["astronaut"], dst=faces["grace_hopper"], out=out, preset="tiny",
+                         iterations=iterations, batch_size=4, checkpoint_every=100, preview_every=100,
+                         max_faces=40, resume=resume)
+    train(config, on_step=on_step)
+    return load_checkpoint(out / "model.pt")
+
+
+def test_interrupted_training_resumes_exactly(sample_faces: dict[str, Path], tmp_path: Path) -> None:
+    straight = _train(sample_faces, tmp_path / "straight", 6)
+
+    def stop(iteration: int, _: dict) -> None:
+        if iteration == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(sample_faces, tmp_path / "resumed", 6, on_step=stop)
+    assert load_checkpoint(tmp_path / "resumed" / "model.pt")["iteration"] == 3  # saved on Ctrl-C
+    resumed = _train(sample_faces, tmp_path / "resumed", 6, resume=True)
+    assert resumed["iteration"] == straight["iteration"] == 6
+    for name, tensor in straight["model"].items():
+        assert torch.equal(tensor, resumed["model"][name]), name
+    assert [row[2:] for row in resumed["log"]] == [row[2:] for row in straight["log"]]
+    with pytest.raises(SwaplabError, match="already holds a model"):
+        _train(sample_faces, tmp_path / "straight", 6)
+
+
+def test_checkpoints_load_safely(tmp_path: Path) -> None:
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(SwaplabError, match="not a swaplab checkpoint"):
+        load_checkpoint(bad)
+    torch.save({"format": 1, "evil": object()}, bad)
+    with pytest.raises(SwaplabError, match="not a swaplab checkpoint"):
+        load_checkpoint(bad)  # weights_only=True refuses arbitrary objects
+
+
+def test_generate_run_end_to_end(tiny_swap: Path, sample_dir: Path) -> None:
+    dst = sample_dir / "grace_hopper" / "grace_hopper_01.mp4"
+    video = tiny_swap / "swap" / "grace_hopper_01.swapped.mp4"
+    info, dst_info = probe(video), probe(dst)
+    assert (info.width, info.height, info.fps, info.frame_count) == (dst_info.width, dst_info.height, dst_info.fps,
+                                                                     dst_info.frame_count)
+    assert info.audio_codec == "aac"
+    with av.open(str(video)) as container:
+        assert container.metadata["swaplab_synthetic"] == "true" and "SYNTHETIC" in container.metadata["comment"]
+    fakes = read_manifest(tiny_swap / "swap" / "fakes" / "faces.csv")
+    assert len(fakes) == dst_info.frame_count and {f.label for f in fakes} == {"fake"}
+    assert {f.identity for f in fakes} == {"astronaut"} and len({f.generator_run for f in fakes}) == 1
+    assert len(list((tiny_swap / "swap" / "masks").glob("*.png"))) == dst_info.frame_count
+    sidecar = json.loads((tiny_swap / "swap" / "grace_hopper_01.provenance.json").read_text())
+    assert sidecar["synthetic"] is True and sidecar["generator_run"] == fakes[0].generator_run
+    quality = json.loads((tiny_swap / "swap" / "quality.json").read_text())
+    for key in ("similarity_to_src", "similarity_to_dst", "retrieval_src_share", "pose_error_iod", "flicker_ratio"):
+        assert np.isfinite(quality[key]), key
+    assert (tiny_swap / "model" / "preview.png").is_file() and (tiny_swap / "model" / "losses.csv").is_file()
+
+
+def test_presets_are_valid() -> None:
+    for spec in PRESETS.values():
+        assert spec.resolution % 16 == 0
