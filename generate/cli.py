@@ -73,13 +73,14 @@ def swap_command(
     mask_blur: int = typer.Option(None, help="Mask blur in px at model resolution (default: 3)."),
     smooth: int = typer.Option(None, help="Landmark smoothing window in frames (default: 5)."),
     watermark: bool = typer.Option(False, "--watermark", help="Draw a visible SYNTHETIC mark."),
+    into: str = typer.Option(None, help="src: the video gets src's face; dst: the reverse (default: src)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
 ) -> None:
     """Swap src's face into every frame of dst and composite the video with dst's audio."""
     cfg = build_config(swap.SwapConfig, config, model=model, dst=dst, out=out, colour=colour, blend=blend,
                        mask=mask, mask_erode=mask_erode, mask_blur=mask_blur, smooth=smooth,
-                       watermark=watermark or None, device=device)
+                       watermark=watermark or None, into=into, device=device)
     typer.echo(f"swapped video written to {swap.run(cfg)}")
 
 

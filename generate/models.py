@@ -119,8 +119,11 @@ class SwapModel(nn.Module):
     def reconstruct(self, x: torch.Tensor, side: str) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
-    def swap(self, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """dst faces (N, 3, R, R) -> src-identity faces and masks in dst's pose."""
+    def swap(self, faces: torch.Tensor, into: str = "src") -> tuple[torch.Tensor, torch.Tensor]:
+        """Faces (N, 3, R, R) of one identity -> faces and masks of identity ``into`` in their pose.
+
+        ``into="src"`` is the usual dst -> src swap; ``into="dst"`` the reverse.
+        """
         raise NotImplementedError
 
 
@@ -138,8 +141,8 @@ class DF(SwapModel):
         decoder = self.decoder_src if side == "src" else self.decoder_dst
         return decoder(self.inter(self.encoder(x)))
 
-    def swap(self, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.decoder_src(self.inter(self.encoder(dst)))
+    def swap(self, faces: torch.Tensor, into: str = "src") -> tuple[torch.Tensor, torch.Tensor]:
+        return self.reconstruct(faces, into)
 
 
 class LIAE(SwapModel):
@@ -158,9 +161,11 @@ class LIAE(SwapModel):
         first = ab if side == "src" else self.inter_b(code)
         return self.decoder(torch.cat([first, ab], dim=1))
 
-    def swap(self, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        ab = self.inter_ab(self.encoder(dst))
-        return self.decoder(torch.cat([ab, ab], dim=1))
+    def swap(self, faces: torch.Tensor, into: str = "src") -> tuple[torch.Tensor, torch.Tensor]:
+        code = self.encoder(faces)
+        ab = self.inter_ab(code)
+        first = ab if into == "src" else self.inter_b(code)
+        return self.decoder(torch.cat([first, ab], dim=1))
 
 
 class _OriginalDecoder(nn.Module):
@@ -192,8 +197,8 @@ class Original(SwapModel):
     def reconstruct(self, x: torch.Tensor, side: str) -> tuple[torch.Tensor, torch.Tensor]:
         return (self.decoder_src if side == "src" else self.decoder_dst)(self._code(x))
 
-    def swap(self, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.decoder_src(self._code(dst))
+    def swap(self, faces: torch.Tensor, into: str = "src") -> tuple[torch.Tensor, torch.Tensor]:
+        return self.reconstruct(faces, into)
 
 
 SWAP_MODELS: Registry[SwapModel] = Registry("swap model")

@@ -25,7 +25,7 @@ def preview_grid(model: SwapModel, src: FaceSet, dst: FaceSet, rows: int = 4) ->
     pick = lambda s: s.faces[np.linspace(0, len(s.faces) - 1, rows).round().astype(int)].float().div(255).to(device)  # noqa: E731
     src_faces, dst_faces = pick(src), pick(dst)
     columns = [src_faces, model.reconstruct(src_faces, "src")[0], dst_faces,
-               model.reconstruct(dst_faces, "dst")[0], model.swap(dst_faces)[0]]
+               model.reconstruct(dst_faces, "dst")[0], model.swap(dst_faces, "src")[0]]
     return np.concatenate([np.concatenate(list(to_image(c)), axis=0) for c in columns], axis=1)
 
 

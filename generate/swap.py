@@ -11,6 +11,8 @@ Writes into ``out``:
 ``fakes/faces.csv``          the fake-face manifest (label fake, generator run, the 2x3 transforms)
 ``dst_faces/``               dst's extracted faces
 ``swap_config.json``
+
+``into="dst"`` runs the model the other way: a video of src receives dst's face.
 """
 
 from __future__ import annotations
@@ -62,9 +64,12 @@ class SwapConfig:
     mask_blur: int = 3
     smooth: int = 5
     watermark: bool = False
+    into: str = "src"
     device: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.into not in ("src", "dst"):
+            raise SwaplabError(f"--into {self.into!r}: choose src (dst video gets src's face) or dst (the reverse)")
         if self.blend not in BLENDS:
             raise SwaplabError(f"unknown blend {self.blend!r}; choose one of {BLENDS}")
         if self.mask not in ("predicted", "template"):
@@ -106,7 +111,7 @@ class Swapper:
         matrix = self._to_model(record.matrix_array)
         crop = align.crop(frame, matrix, self.resolution).astype(np.float32) / 255
         tensor = torch.from_numpy(crop).permute(2, 0, 1)[None].to(self.device)
-        face, predicted = self.model.swap(tensor)
+        face, predicted = self.model.swap(tensor, self.config.into)
         face = face[0].permute(1, 2, 0).float().cpu().numpy()
         mask = predicted[0, 0].float().cpu().numpy() if self.config.mask == "predicted" else self.template_mask
         mask = shape_mask(mask, self.config.mask_erode, self.config.mask_blur)
@@ -137,7 +142,7 @@ class Swapper:
 
 
 def fake_records(video: Path, dst_records: list[FaceRecord], meta: dict, generator_run: str,
-                 out: Path) -> list[FaceRecord]:
+                 out: Path, into: str = "src") -> list[FaceRecord]:
     """Crop every swapped face from the composite with dst's transform: the fake-face manifest rows."""
     video_sha = sha256_of(video)
     rows = []
@@ -145,7 +150,7 @@ def fake_records(video: Path, dst_records: list[FaceRecord], meta: dict, generat
     for frame in iter_frames(video):
         original = dst_records[frame.index]
         changes = dict(source_path=str(video), source_sha256=video_sha, video_id=video.stem,
-                       identity=meta["src_identity"], label="fake", generator_run=generator_run)
+                       identity=meta[f"{into}_identity"], label="fake", generator_run=generator_run)
         if original.has_face:
             relative = f"crops/{video.stem}/{frame.index:06d}.png"
             write_image(crops_dir / f"{frame.index:06d}.png", align.crop(frame.image, original.matrix_array, CROP))
@@ -164,12 +169,12 @@ def run(config: SwapConfig) -> Path:
     generator_run = run_id(config, checkpoint_hash, sha256_of(dst))
     faces = read_manifest(extract.run(extract.ExtractConfig(
         inputs=(dst,), out=out / "dst_faces", crop_size=CROP, face_type=meta["face_type"], smooth=config.smooth,
-        identity=meta.get("dst_identity"), device=config.device)))
+        identity=meta.get("dst_identity" if config.into == "src" else "src_identity"), device=config.device)))
     swapper = Swapper(config, model, meta, device)
     provenance = Provenance(generator_run=generator_run, config=config, checkpoint_sha256=checkpoint_hash,
                             inputs={str(dst): sha256_of(dst)}, model_meta=meta)
     video = write_composite(swapper.frames(dst, faces, out / "masks"), dst, out / f"{dst.stem}.swapped.mp4",
                             provenance)
-    write_manifest(fake_records(video, faces, meta, generator_run, out), out / "fakes" / "faces.csv")
+    write_manifest(fake_records(video, faces, meta, generator_run, out, config.into), out / "fakes" / "faces.csv")
     save_config(config, out / "swap_config.json")
     return video

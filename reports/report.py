@@ -1,20 +1,18 @@
-"""Stage ``report``: one self-contained HTML page (figures embedded) plus CSV tables."""
+"""Stage ``report``: one self-contained HTML page (figures embedded) plus CSV and Markdown tables."""
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-import pandas as pd
-
-from swaplab.datasets.manifest import read_manifest
 from swaplab.errors import SwaplabError
 from swaplab.fileio import write_text_atomic
-from swaplab.reports.faces import contact_sheet, extraction_table
+from swaplab.reports import sections
+
+STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
+         "table.t{border-collapse:collapse;font-size:12px;margin:0.5em 0}"
+         "table.t td,table.t th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%;margin:4px}"
+         ".banner{background:#fff3bf;padding:0.5em;border:1px solid #f08c00}")
 
 
 @dataclass(frozen=True)
@@ -24,35 +22,24 @@ class ReportConfig:
     run_dir: Path
 
 
-def figure_tag(fig: plt.Figure, alt: str) -> str:
-    """The figure as an ``<img>`` with the PNG inline (base64), then closed."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-
-
 def run(config: ReportConfig) -> Path:
-    """Describe every face manifest under ``run_dir``; return the HTML file's path."""
-    manifests = sorted(Path(config.run_dir).rglob("faces.csv"))
-    if not manifests:
-        raise SwaplabError(f"{config.run_dir}: no face manifest (faces.csv) found to report on")
-    out = Path(config.run_dir) / "report"
-    sections, tables = [], []
-    for manifest in manifests:
-        records = read_manifest(manifest)
-        table = extraction_table(records)
-        table.insert(0, "manifest", str(manifest.relative_to(config.run_dir)))
-        tables.append(table)
-        sections.append(f"<h3>{html.escape(str(manifest.relative_to(config.run_dir)))}</h3>"
-                        + figure_tag(contact_sheet(records, manifest), f"faces of {manifest.parent.name}"))
-    summary = pd.concat(tables, ignore_index=True)
+    """Write ``report/index.html`` and tables for everything found in ``run_dir``; return the page."""
+    run_dir = Path(config.run_dir)
+    if not any(run_dir.rglob("faces.csv")):
+        raise SwaplabError(f"{run_dir}: no face manifest (faces.csv) found to report on")
+    out = run_dir / "report"
+    figures = out / "figures"
+    extraction, summary = sections.extraction_section(run_dir, figures)
+    fr_html, study = sections.fr_section(run_dir)
     write_text_atomic(out / "extraction.csv", summary.to_csv(index=False))
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>swaplab report</title></head><body>"
-            "<h1>swaplab report</h1><h2>Face extraction</h2>"
-            + summary.to_html(index=False, float_format=lambda v: f"{v:.3f}") + "".join(sections)
-            + "</body></html>")
+    if study is not None:
+        write_text_atomic(out / "fr_table.csv", study.to_csv(index=False))
+        write_text_atomic(out / "fr_table.md", study.to_markdown(index=False, floatfmt=".4f"))
+    body = (fr_html + sections.quality_section(run_dir, figures) + sections.training_section(run_dir, figures)
+            + extraction + sections.run_manifest_section(run_dir))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>swaplab report</title><style>{STYLE}</style>"
+            "</head><body><h1>swaplab report</h1><p class='banner'>Every swapped face shown here is synthetic, "
+            "made by swaplab to measure forgery.</p>" + body + "</body></html>")
     target = out / "index.html"
     write_text_atomic(target, page)
     return target

@@ -28,9 +28,12 @@ def demo_command(
     out: Path = typer.Option(None, help="Output folder (default: demo_out)."),
     minutes: float = typer.Option(None, help="Time budget in minutes (default: 15)."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
+    seconds: float = typer.Option(None, help="Length of each sample clip (default: 6)."),
+    iterations: int = typer.Option(None, help="Cap training iterations per tier (default: time budget only)."),
 ) -> None:
     """Run the study on the embedded sample and write the report."""
-    page = demo.run(build_config(demo.DemoConfig, None, out=out, minutes=minutes, seed=seed))
+    page = demo.run(build_config(demo.DemoConfig, None, out=out, minutes=minutes, seed=seed, seconds=seconds,
+                                 iterations=iterations))
     typer.echo(f"demo finished; report: {page}")
 
 
