@@ -1,1 +1,4 @@
-"""Deepfake detectors behind one small interface."""
+"""Deepfake detectors behind one small interface (see :mod:`swaplab.detect.base`)."""
+
+from swaplab.detect import cnn as _cnn  # noqa: F401  registers mesoinception4, efficientnet
+from swaplab.detect import iqm_detectors as _iqm  # noqa: F401  registers iqm-svm, iqm-lda

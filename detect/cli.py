@@ -1,15 +1,54 @@
 """``swaplab detect ...``"""
 
+from pathlib import Path
+
+import pandas as pd
 import typer
 
-from swaplab.cli_support import new_app
-from swaplab.detect.registry import DETECTORS
+from swaplab.cli_support import friendly_errors, new_app
+from swaplab.config import build_config
+from swaplab.detect import protocol, score
+from swaplab.detect.base import DETECTORS
 
-app = new_app("Deepfake detectors: train, score, list.")
+app = new_app("Deepfake detectors: train and evaluate, score a video, list.")
 
 
 @app.command("list")
 def list_command() -> None:
     """List the registered detectors."""
-    names = DETECTORS.names()
-    typer.echo("\n".join(names) if names else "no detectors registered yet")
+    typer.echo("\n".join(DETECTORS.names()))
+
+
+@app.command("train")
+@friendly_errors
+def train_command(
+    real: list[Path] = typer.Option(..., help="Manifest(s) of real faces."),
+    fake: list[str] = typer.Option(..., help="TIER=MANIFEST of fake faces, e.g. hq=fakes/faces.csv."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    detector: str = typer.Option(None, help=f"One of: {', '.join(DETECTORS.names())} (default: iqm-svm)."),
+    train_tier: str = typer.Option(None, help="Train on this tier's fakes only; others are cross-condition."),
+    frame_step: int = typer.Option(None, help="Use every n-th face (default: 2)."),
+    seed: int = typer.Option(None, help="Seed (default: 0)."),
+    config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
+) -> None:
+    """Train a detector on identity-disjoint splits; threshold on dev, report on eval."""
+    cfg = build_config(protocol.DetectConfig, config, real=tuple(real), fake=tuple(fake), out=out, detector=detector,
+                       train_tier=train_tier, frame_step=frame_step, seed=seed)
+    table = pd.read_csv(protocol.run(cfg))
+    shown = table[["level", "tier", "condition", "eval_eer", "eval_hter", "auc", "frr_at_far10", "bpcer20"]]
+    typer.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    typer.echo(f"detector, scores and metrics written to {cfg.out}")
+
+
+@app.command("score")
+@friendly_errors
+def score_command(
+    video: Path = typer.Argument(..., help="The video to score."),
+    model: Path = typer.Option(..., help="Detector folder (the `detector` folder `detect train` wrote)."),
+    aggregation: str = typer.Option(None, help="mean, median or max of frame scores (default: mean)."),
+    device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
+) -> None:
+    """Score a video end to end; the last line is ``fake_score=<float>`` (higher = more likely fake)."""
+    value = score.run(build_config(score.ScoreConfig, None, model=model, video=video, aggregation=aggregation,
+                                   device=device))
+    typer.echo(f"fake_score={value:.6f}")

@@ -35,7 +35,11 @@ def run(config: ReportConfig) -> Path:
     if study is not None:
         write_text_atomic(out / "fr_table.csv", study.to_csv(index=False))
         write_text_atomic(out / "fr_table.md", study.to_markdown(index=False, floatfmt=".4f"))
-    body = (fr_html + sections.quality_section(run_dir, figures) + sections.training_section(run_dir, figures)
+    detection_html, detection = sections.detection_section(run_dir)
+    if detection is not None:
+        write_text_atomic(out / "detection_table.csv", detection.to_csv(index=False))
+        write_text_atomic(out / "detection_table.md", detection.to_markdown(index=False, floatfmt=".4f"))
+    body = (fr_html + detection_html + sections.quality_section(run_dir, figures) + sections.training_section(run_dir, figures)
             + extraction + sections.run_manifest_section(run_dir))
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>swaplab report</title><style>{STYLE}</style>"
             "</head><body><h1>swaplab report</h1><p class='banner'>Every swapped face shown here is synthetic, "

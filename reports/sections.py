@@ -132,3 +132,30 @@ def run_manifest_section(run_dir: Path) -> str:
                for p in sorted(run_dir.rglob("*_config.json")) if "report" not in p.parts}
     payload = {"libraries": library_versions(), "configs": configs}
     return "<h2>Run manifest</h2><pre>" + html.escape(json.dumps(payload, indent=1, default=str)) + "</pre>"
+
+
+# Korshunov & Marcel (2018), DeepfakeTIMIT: IQM + SVM detection EER.
+PUBLISHED_DETECTION = [{"detector": "IQM+SVM (published)", "test tier": "lq", "EER": 0.0333},
+                       {"detector": "IQM+SVM (published)", "test tier": "hq", "EER": 0.0897}]
+
+
+def study_detection_table(run_dir: Path) -> pd.DataFrame | None:
+    """Detector x train tier x test tier: eval EER and FRR at FAR = 10 % (frame level), plus published EERs."""
+    frames = [pd.read_csv(p) for p in sorted((run_dir / "detect").glob("*/metrics.csv"))]
+    if not frames:
+        return None
+    table = pd.concat(frames, ignore_index=True)
+    table = table[table.level == "frame"]
+    rows = pd.DataFrame({"detector": table.detector, "train tier": table.train_tier, "test tier": table.tier,
+                         "condition": table.condition, "EER": table.eval_eer, "HTER (dev thr.)": table.eval_hter,
+                         "FRR@FAR10%": table.frr_at_far10, "AUC": table.auc})
+    return pd.concat([rows, pd.DataFrame(PUBLISHED_DETECTION)], ignore_index=True)
+
+
+def detection_section(run_dir: Path) -> tuple[str, pd.DataFrame | None]:
+    table = study_detection_table(run_dir)
+    if table is None:
+        return "", None
+    return ("<h2>Deepfake detection</h2><p>Identity-disjoint splits; threshold at the dev EER; "
+            "frame level. Cross-condition rows test on the tier the detector did not train on.</p>"
+            + table_html(table)), table

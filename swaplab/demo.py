@@ -3,7 +3,7 @@
 sample (2 people x 2 clips) -> extract faces -> per tier (lq 64 px, hq 128 px):
 train one model on the enrolment clips (``_00``), swap the held-out clips
 (``_01``) both ways -> FR vulnerability on genuine faces and both tiers of
-fakes -> HTML report. ``minutes`` bounds the whole run; training gets what the
+fakes -> detectors trained on one tier and tested on both -> HTML report. ``minutes`` bounds the whole run; training gets what the
 fixed steps leave.
 """
 
@@ -18,6 +18,7 @@ from swaplab.config import save_config
 from swaplab.datasets import sample
 from swaplab.datasets.manifest import read_manifest, write_manifest
 from swaplab.datasets.sample import PORTRAITS
+from swaplab.detect import protocol as detection
 from swaplab.evaluate import fr
 from swaplab.fileio import require_writable_dir
 from swaplab.generate import extract, swap, train
@@ -26,6 +27,8 @@ from swaplab.reports import report
 
 FIXED_MINUTES = 5.0  # sample, extraction, swaps, quality, FR evaluation and report, measured on 2 cores
 TIER_SHARE = {"lq": 0.4, "hq": 0.6}
+DETECTORS = ("iqm-svm", "iqm-lda", "mesoinception4")
+STEPS = 6
 
 
 @dataclass(frozen=True)
@@ -73,20 +76,26 @@ def run(config: DemoConfig) -> Path:
     started = time.perf_counter()
     out = require_writable_dir(config.out)
     save_config(config, out / "demo_config.json")
-    say("1/5 embedded sample")
+    say(f"1/{STEPS} embedded sample")
     clips = sample.run(sample.SampleConfig(out=out / "sample", seed=config.seed, seconds=config.seconds))
-    say("2/5 face extraction")
+    say(f"2/{STEPS} face extraction")
     faces = {p.name: extract.run(extract.ExtractConfig(inputs=tuple(sorted((clips / p.name).glob("*.mp4"))),
                                                        out=out / "faces" / p.name, identity=p.name))
              for p in PORTRAITS}
     training = max(0.5, config.minutes - FIXED_MINUTES - (time.perf_counter() - started) / 60)
     attacks = []
     for step, (tier, share) in enumerate(TIER_SHARE.items(), start=3):
-        say(f"{step}/5 deepfakes, tier {tier}: training {training * share:.1f} min, then swapping")
+        say(f"{step}/{STEPS} deepfakes, tier {tier}: training {training * share:.1f} min, then swapping")
         attacks += [f"{tier}={m}" for m in make_tier(tier, faces, clips, out / "fakes" / tier,
                                                      training * share, config.seed, config.iterations)]
-    say("5/5 face-recognition vulnerability and report")
+    say(f"5/{STEPS} face-recognition vulnerability")
     fr.run(fr.FRConfig(genuine=tuple(faces.values()), out=out / "fr", attacks=tuple(attacks)))
+    say(f"6/{STEPS} deepfake detectors (trained on one tier, tested on both) and report")
+    for name in DETECTORS:
+        for tier in TIER_SHARE:
+            detection.run(detection.DetectConfig(real=tuple(faces.values()), fake=tuple(attacks),
+                                                 out=out / "detect" / f"{name}-{tier}", detector=name,
+                                                 train_tier=tier, seed=config.seed))
     page = report.run(report.ReportConfig(out))
     say(f"done in {(time.perf_counter() - started) / 60:.1f} min")
     return page

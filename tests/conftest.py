@@ -52,3 +52,13 @@ def tiny_swap(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
                        dst=sample_dir / "grace_hopper" / "grace_hopper_01.mp4", out=out, preset="tiny",
                        iterations=4, src_identity="astronaut", dst_identity="grace_hopper", watermark=True))
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_swap_reverse(tiny_swap: Path, sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same tiny model run the other way: grace_hopper's face into astronaut_01. Returns the swap folder."""
+    from swaplab.generate.swap import SwapConfig, run
+
+    out = tmp_path_factory.mktemp("swap_reverse")
+    run(SwapConfig(model=tiny_swap / "model", dst=sample_dir / "astronaut" / "astronaut_01.mp4", out=out, into="dst"))
+    return out

@@ -32,3 +32,7 @@ def test_demo_runs_the_whole_study(tmp_path: Path) -> None:
         assert row[f"IAPMR {found['tier']}"] == pytest.approx(np.mean(attacks >= found["threshold"]))
     for tier in ("lq", "hq"):
         assert len(list((out / "fakes" / tier).glob("*/quality.json"))) == 2
+    detection = pd.read_csv(out / "report" / "detection_table.csv")
+    assert {"iqm-svm", "iqm-lda", "mesoinception4", "IQM+SVM (published)"} == set(detection.detector)
+    assert set(detection.condition.dropna()) == {"in-distribution", "cross-condition"}
+    assert "Deepfake detection" in html
