@@ -28,6 +28,8 @@ landmark_source  detected / tracked / smoothed
 selection        the rule that chose this face: single-face / identity-ref / largest-track
 label            real / fake
 generator_run    for fakes, the id of the generator run; empty for real faces
+source_identity  the person filmed in the source video: for a real face its identity, for a
+                 fake the dst person whose video received the face (scene and head are theirs)
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from swaplab.fileio import atomic_path
 
 FORMAT_NAME = "swaplab-face-manifest"
 # 1 - first format: provenance, bbox, 5 landmarks, 2x3 alignment, label, generator run.
-FORMAT_VERSION = 1
+# 2 - add source_identity: the person filmed in the source video (a fake's dst).
+FORMAT_VERSION = 2
 
 LABELS = ("real", "fake")
 _BBOX = ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1")
@@ -84,8 +87,11 @@ class FaceRecord:
     selection: str
     label: str = "real"
     generator_run: str = ""
+    source_identity: str = ""
 
     def __post_init__(self) -> None:
+        if not self.source_identity:
+            object.__setattr__(self, "source_identity", self.identity)
         if self.label not in LABELS:
             raise ValueError(f"label must be one of {LABELS}, not {self.label!r}")
         if self.label == "fake" and not self.generator_run:
@@ -111,6 +117,7 @@ COLUMNS = (
     _SCALAR_FIELDS[:8] + list(_BBOX) + list(_LANDMARKS) + list(_MATRIX) + _SCALAR_FIELDS[8:]
 )
 _INT_FIELDS = {"frame_index", "crop_size", "frame_width", "frame_height"}
+_ADDED_IN_V2 = {"source_identity"}  # absent from version-1 files; read as the identity
 _FLOAT_FIELDS = {"timestamp", "det_score"}
 
 
@@ -181,7 +188,7 @@ def read_manifest(path: Path) -> list[FaceRecord]:
     with open(path, newline="", encoding="utf-8") as handle:
         _check_header(path, handle.readline())
         reader = csv.DictReader(handle)
-        missing = sorted(set(COLUMNS) - set(reader.fieldnames or ()))
+        missing = sorted(set(COLUMNS) - set(reader.fieldnames or ()) - _ADDED_IN_V2)
         if missing:
             raise SwaplabError(f"{path}: broken manifest, missing columns {missing}")
         # +1: the format line was read before the csv reader started counting
@@ -205,7 +212,7 @@ def _check_header(path: Path, line: str) -> None:
 
 def _from_row(path: Path, line: int, row: dict[str, str]) -> FaceRecord:
     try:
-        values: dict[str, object] = {name: _parse(name, row[name]) for name in _SCALAR_FIELDS}
+        values: dict[str, object] = {name: _parse(name, row.get(name) or "") for name in _SCALAR_FIELDS}
         values["bbox"] = tuple(_float(row[name]) for name in _BBOX)
         flat = [_float(row[name]) for name in _LANDMARKS]
         values["landmarks"] = tuple(zip(flat[0::2], flat[1::2], strict=True))

@@ -150,7 +150,8 @@ def fake_records(video: Path, dst_records: list[FaceRecord], meta: dict, generat
     for frame in iter_frames(video):
         original = dst_records[frame.index]
         changes = dict(source_path=str(video), source_sha256=video_sha, video_id=video.stem,
-                       identity=meta[f"{into}_identity"], label="fake", generator_run=generator_run)
+                       identity=meta[f"{into}_identity"], label="fake", generator_run=generator_run,
+                       source_identity=original.identity)
         if original.has_face:
             relative = f"crops/{video.stem}/{frame.index:06d}.png"
             write_image(crops_dir / f"{frame.index:06d}.png", align.crop(frame.image, original.matrix_array, CROP))

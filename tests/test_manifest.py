@@ -80,3 +80,16 @@ def test_interrupted_write_leaves_no_manifest(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         write_manifest(rows(), tmp_path / "faces.csv")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_version_1_manifests_still_read(tmp_path: Path) -> None:
+    path = write_manifest([make_record(), make_record(label="fake", generator_run="r", source_identity="bob")],
+                          tmp_path / "faces.csv")
+    back = read_manifest(path)
+    assert back[0].source_identity == "alice" and back[1].source_identity == "bob"
+    lines = path.read_text().splitlines()
+    header = lines[1].split(",")
+    drop = header.index("source_identity")
+    old = [",".join(v for k, v in enumerate(line.split(",")) if k != drop) for line in lines[1:]]
+    path.write_text("\n".join(["# swaplab-face-manifest version=1", *old]) + "\n")
+    assert [r.source_identity for r in read_manifest(path)] == ["alice", "alice"]
