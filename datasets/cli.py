@@ -7,6 +7,8 @@ import typer
 from swaplab.cli_support import friendly_errors, new_app
 from swaplab.config import build_config
 from swaplab.datasets import sample
+from swaplab.datasets.layouts import LAYOUTS, index_dataset
+from swaplab.datasets.video_index import write_index
 
 app = new_app("Manifests, dataset layouts and the embedded public-domain sample.")
 
@@ -23,3 +25,17 @@ def sample_command(
     """Write the embedded sample: clips of two public-domain faces, H.264 + AAC mp4."""
     folder = sample.run(build_config(sample.SampleConfig, config, out=out, seed=seed, clips=clips, seconds=seconds))
     typer.echo(f"sample written to {folder}")
+
+
+@app.command("index")
+@friendly_errors
+def index_command(
+    root: Path = typer.Argument(..., help="The dataset's root folder."),
+    layout: str = typer.Option(..., help=f"One of: {', '.join(LAYOUTS.names())}."),
+    out: Path = typer.Option(..., "--out", help="Video index CSV to write."),
+) -> None:
+    """Index a dataset's videos (identity, real/fake, tier, official split) into a CSV."""
+    records = index_dataset(root, layout)
+    write_index(records, root, out)
+    fakes = sum(r.label == "fake" for r in records)
+    typer.echo(f"{len(records)} videos ({fakes} fake) of {len({r.identity for r in records})} identities -> {out}")

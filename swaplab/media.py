@@ -111,8 +111,12 @@ def _probe_folder(path: Path) -> MediaInfo:
 
 
 def image_files(folder: Path) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name; error if none."""
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    """Image files directly inside ``folder``, sorted by name; error if none.
+
+    Files named only by digits with no suffix count too (VidTIMIT's frames: 001, 002, ...).
+    """
+    files = sorted(p for p in Path(folder).iterdir()
+                   if p.suffix.lower() in IMAGE_SUFFIXES or (not p.suffix and p.name.isdigit() and p.is_file()))
     if not files:
         raise SwaplabError(f"{folder}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     return files
