@@ -12,6 +12,7 @@ from swaplab.detect.cli import app as detect_app
 from swaplab.evaluate.cli import app as evaluate_app
 from swaplab.generate.cli import app as generate_app
 from swaplab.reports.cli import report_command
+from swaplab.study.cli import app as study_app
 
 app = typer.Typer(help="swaplab: make deepfakes to measure and defend against them.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -19,6 +20,7 @@ app.add_typer(datasets_app, name="datasets")
 app.add_typer(generate_app, name="generate")
 app.add_typer(detect_app, name="detect")
 app.add_typer(evaluate_app, name="evaluate")
+app.add_typer(study_app, name="study")
 app.command("report")(report_command)
 
 

@@ -1,0 +1,48 @@
+"""``swaplab study ...``"""
+
+from pathlib import Path
+
+import typer
+
+from swaplab.cli_support import friendly_errors, new_app
+from swaplab.config import build_config
+from swaplab.study import build, measure
+
+app = new_app("The study: build a tiered deepfake set from indexed videos, then measure it.")
+
+
+@app.command("build")
+@friendly_errors
+def build_command(
+    index: Path = typer.Argument(..., help="Video index from `swaplab datasets index`."),
+    out: Path = typer.Option(..., "--out", help="Build folder."),
+    tier: list[str] = typer.Option(None, help="Tiers to make: lq, hq (default: both)."),
+    pairs: Path = typer.Option(None, help="File of 'src dst' lines (default: look-alike pairs by FaceNet)."),
+    minutes: float = typer.Option(None, help="Training minutes per model (default: 5)."),
+    iterations: int = typer.Option(None, help="Training iteration cap per model."),
+    executor: str = typer.Option(None, help="local or ray (default: local)."),
+    workers: int = typer.Option(None, help="Local worker processes (default: 1)."),
+    seed: int = typer.Option(None, help="Seed (default: 0)."),
+    device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
+    config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
+) -> None:
+    """Extract, pair, train one model per pair and tier, swap held-out videos (resumable per pair)."""
+    cfg = build_config(build.BuildConfig, config, index=index, out=out, tiers=tuple(tier) if tier else None,
+                       pairs=pairs, minutes=minutes, iterations=iterations, executor=executor, workers=workers,
+                       seed=seed, device=device)
+    typer.echo(f"deepfake set written; its description: {build.run(cfg)}")
+
+
+@app.command("run")
+@friendly_errors
+def run_command(
+    build_dir: Path = typer.Argument(..., help="A folder made by `swaplab study build`."),
+    backend: list[str] = typer.Option(None, help="FR backends (default: facenet, lbp)."),
+    detector: list[str] = typer.Option(None, help="Detectors (default: iqm-svm, iqm-lda, mesoinception4)."),
+    bootstrap: int = typer.Option(None, help="Subject bootstrap rounds (default: 500)."),
+    device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
+) -> None:
+    """FR vulnerability and detection on a built set, then the HTML report."""
+    cfg = build_config(measure.MeasureConfig, None, build=build_dir, backends=tuple(backend) if backend else None,
+                       detectors=tuple(detector) if detector else None, bootstrap=bootstrap, device=device)
+    typer.echo(f"report: {measure.run(cfg)}")
