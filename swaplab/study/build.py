@@ -169,15 +169,14 @@ def _run_ray(jobs: list[Job]) -> list[list[str]]:
         raise SwaplabError("--executor ray needs Ray: pip install 'ray[default]'") from None
     ray.init(ignore_reinit_error=True)
     remote = ray.remote(num_cpus=1)(run_job)
-    pending = [remote.remote(job) for job in jobs]
+    refs = [remote.remote(job) for job in jobs]
+    pending = list(refs)
     with make_progress() as progress:
         task = progress.add_task("study build (models, ray)", total=len(jobs))
-        done: dict = {}
         while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
-            done[ready[0]] = ray.get(ready[0])
+            _, pending = ray.wait(pending, num_returns=1)
             progress.advance(task)
-    return [done[ref] for ref in done]
+    return [ray.get(ref) for ref in refs]  # in job order
 
 
 def run(config: BuildConfig) -> Path:
