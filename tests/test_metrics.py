@@ -16,12 +16,14 @@ def test_fmr_fnmr_by_hand() -> None:
 
 def test_eer_by_hand() -> None:
     value, threshold = m.eer(NEG, POS)
-    # at 0.6: impostor 0.6 accepted (FMR 1/5), genuine 0.5 rejected (FNMR 1/5)
-    assert threshold == 0.6 and value == pytest.approx(0.2)
+    # at 0.55, midway between 0.5 and 0.6: impostor 0.6 accepted (FMR 1/5), genuine 0.5 rejected (FNMR 1/5)
+    assert threshold == pytest.approx(0.55) and value == pytest.approx(0.2)
     assert m.fmr_fnmr(NEG, POS, threshold) == pytest.approx((0.2, 0.2))
     # unequal rates: the EER is their mean at the closest threshold
     value, threshold = m.eer([0.1, 0.2, 0.6], [0.5, 0.7, 0.8, 0.9])
-    assert threshold == 0.6 and value == pytest.approx((1 / 3 + 1 / 4) / 2)
+    assert threshold == pytest.approx(0.55) and value == pytest.approx((1 / 3 + 1 / 4) / 2)
+    # separable classes: the threshold sits in the middle of the gap
+    assert m.eer([0.1, 0.25], [0.95, 0.97]) == (0.0, pytest.approx(0.6))
     assert m.eer([0.1, 0.2], [0.8, 0.9])[0] == 0.0
     assert m.eer([0.8, 0.9], [0.1, 0.2])[0] == 1.0
 
@@ -30,13 +32,13 @@ def test_threshold_at_fmr_and_fnmr_there() -> None:
     threshold = m.threshold_at_fmr(NEG, POS, 0.0)
     assert 0.6 < threshold <= 0.7 and m.fmr_fnmr(NEG, POS, threshold)[0] == 0.0
     fnmr, at = m.fnmr_at_fmr(NEG, POS, 0.2)
-    assert at == 0.5 and fnmr == 0.0
+    assert at == pytest.approx(0.45) and fnmr == 0.0
 
 
 def test_hter_uses_the_dev_threshold() -> None:
     value, threshold = m.hter([0.1, 0.2], [0.8, 0.9], [0.1, 0.85], [0.5, 0.9])
-    assert threshold == 0.8  # the lowest threshold separating dev perfectly
-    assert value == pytest.approx((0.5 + 0.5) / 2)
+    assert threshold == pytest.approx(0.5)  # the middle of dev's gap between 0.2 and 0.8
+    assert value == pytest.approx((0.5 + 0.0) / 2)  # eval: impostor 0.85 accepted, genuine 0.5 kept
 
 
 def test_det_and_roc_agree_with_scikit_learn() -> None:
@@ -60,8 +62,8 @@ def test_presentation_attack_metrics_by_hand() -> None:
     eer, threshold = m.detection_eer(attacks, bona)
     assert eer == 0.25 and m.apcer_bpcer(attacks, bona, threshold) == (0.25, 0.25)
     bpcer, thr = m.bpcer_at_apcer(attacks, bona, 0.0)
-    assert bpcer == 0.5 and thr == 0.3  # highest threshold missing no attack; 0.4, 0.75 flagged
-    assert m.bpcer_at_apcer(attacks, bona, 0.25) == (0.25, 0.7)
+    assert bpcer == 0.5 and thr == pytest.approx(0.25)  # highest threshold missing no attack; 0.4, 0.75 flagged
+    assert m.bpcer_at_apcer(attacks, bona, 0.25) == (0.25, pytest.approx(0.55))
     assert m.iapmr([0.2, 0.6, 0.9], 0.5) == pytest.approx(2 / 3)
     hter, _ = m.detection_hter(attacks, bona, attacks, bona)
     assert hter == 0.25
