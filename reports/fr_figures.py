@@ -56,11 +56,12 @@ def det_curve(scores: pd.DataFrame, found: dict, title: str) -> plt.Figure:
     points = [("EER thr.", found["threshold"], found["iapmr"]["value"])]
     points += [(f"FMR {t:.1%} thr.", found[f"fmr{t:g}"]["threshold"], found[f"fmr{t:g}"]["iapmr"]["value"])
                for t in (0.01, 0.001)]
-    for name, threshold, rate in points:
+    for row, (name, threshold, rate) in enumerate(points):
         at_fmr, at_fnmr = metrics.fmr_fnmr(ev[ev.kind == "zei"].score, ev[ev.kind == "genuine"].score, threshold)
         ax.plot(metrics.probit(np.array([at_fmr])), metrics.probit(np.array([at_fnmr])), "o", color=PALETTE["attack"])
         ax.annotate(f"{name}\nIAPMR {rate:.1%}", (metrics.probit(np.array([at_fmr]))[0],
-                    metrics.probit(np.array([at_fnmr]))[0]), fontsize=6, xytext=(4, 4), textcoords="offset points")
+                    metrics.probit(np.array([at_fnmr]))[0]), fontsize=6, xytext=(6, 4 + 18 * row),
+                    textcoords="offset points")
     ticks = np.array([0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95])
     ax.set_xticks(metrics.probit(ticks), [f"{t:.1%}" for t in ticks], fontsize=6)
     ax.set_yticks(metrics.probit(ticks), [f"{t:.1%}" for t in ticks], fontsize=6)
