@@ -50,7 +50,7 @@ def test_protocol_on_the_sample_with_a_tiny_swap(sample_faces: dict[str, Path], 
     attacks = tiny_swap / "swap" / "fakes" / "faces.csv"
     table = pd.read_csv(run(FRConfig(genuine=tuple(sample_faces.values()), out=tmp_path, attacks=(f"tiny={attacks}",),
                                      bootstrap=50, device="cpu")))
-    assert sorted(zip(table.backend, table.level)) == [("facenet", "frame"), ("facenet", "video"),
+    assert sorted(zip(table.backend, table.level, strict=True)) == [("facenet", "frame"), ("facenet", "video"),
                                                        ("lbp", "frame"), ("lbp", "video")]
     details = json.loads((tmp_path / "metrics.json").read_text())
     assert details["split"] == "segment" and details["enrolment_videos"]["astronaut"] == "astronaut_00"

@@ -25,8 +25,8 @@ from swaplab.datasets.manifest import read_manifest, write_manifest
 from swaplab.datasets.video_index import VideoRecord, read_index
 from swaplab.errors import SwaplabError
 from swaplab.fileio import require_writable_dir, write_json_atomic
-from swaplab.generate import extract, swap, train
-from swaplab.generate.quality import write_quality
+from swaplab.generate import extract, swap
+from swaplab.generate.pipeline import swap_measured, train_or_resume
 from swaplab.progress import make_progress
 from swaplab.study.pairs import lookalike_pairs, read_pairs
 
@@ -123,16 +123,14 @@ def run_job(job: Job) -> list[str]:
     if (folder / "DONE").exists():
         return json.loads((folder / "DONE").read_text())
     model = folder / "model"
-    train.run(train.TrainConfig(src=Path(job.src_faces), dst=Path(job.dst_faces), out=model, preset=job.tier,
-                                iterations=job.iterations, minutes=job.minutes, seed=job.seed, device=job.device,
-                                resume=(model / train.CHECKPOINT).exists()))
+    train_or_resume(Path(job.src_faces), Path(job.dst_faces), model, preset=job.tier, iterations=job.iterations,
+                    minutes=job.minutes, seed=job.seed, device=job.device)
     manifests = []
-    for into, videos, face_of in (("src", job.dst_videos, job.src_faces), ("dst", job.src_videos, job.dst_faces)):
+    for into, videos, pasted in (("src", job.dst_videos, job.src_faces), ("dst", job.src_videos, job.dst_faces)):
         for video in map(Path, videos):
-            target = folder / f"{'src' if into == 'src' else 'dst'}_into_{video.stem}"
-            made = swap.run(swap.SwapConfig(model=model, dst=video, out=target, into=into, device=job.device))
-            write_quality(target, made, video, Path(face_of), job.device)
-            manifests.append(str(target / "fakes" / "faces.csv"))
+            config = swap.SwapConfig(model=model, dst=video, out=folder / f"{into}_into_{video.stem}", into=into,
+                                     device=job.device)
+            manifests.append(str(swap_measured(config, Path(pasted))))
     write_json_atomic(folder / "DONE", manifests)
     return manifests
 
