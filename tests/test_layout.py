@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -46,9 +47,14 @@ def test_installed_package_imports_beside_hugging_face_names(tmp_path: Path) -> 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A wheel built from a clean copy of the source: setuptools' build/ folder in the working tree
+    would otherwise carry modules deleted since an earlier build into the wheel."""
     out = tmp_path_factory.mktemp("wheel")
+    source = out / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "demo_out", "bench_out"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(out), str(ROOT)], check=True, capture_output=True)
+                    "-w", str(out), str(source)], check=True, capture_output=True)
     return next(out.glob("swaplab-*.whl"))
 
 
@@ -57,6 +63,10 @@ def test_wheel_holds_only_the_swaplab_package(wheel: Path) -> None:
     assert {n.split("/")[0] for n in names} == {"swaplab", wheel.name.split("-py3")[0] + ".dist-info"}
     for sub in SUBPACKAGES:
         assert f"swaplab/{sub}/__init__.py" in names
+    for name in (n for n in names if n.endswith(".py")):  # every module has its source: nothing stale
+        parts = name.split("/")
+        source = Path(*parts[1:]) if parts[1] in SUBPACKAGES else Path(name)
+        assert (ROOT / source).is_file(), name
 
 
 def test_built_wheel_imports_beside_hugging_face_names(wheel: Path, tmp_path: Path) -> None:
