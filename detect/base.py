@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from swaplab.errors import SwaplabError
-from swaplab.fileio import write_json_atomic
+from swaplab.fileio import atomic_path, write_json_atomic
 from swaplab.registry import Registry
 
 FORMAT = 1  # 1 - detector.json + weights.npz / weights.pt
@@ -86,8 +86,6 @@ def load_detector(folder: Path, expected: str | None = None) -> Detector:
 
 
 def save_arrays(folder: Path, **arrays: np.ndarray) -> None:
-    from swaplab.fileio import atomic_path
-
     with atomic_path(folder / "weights.npz") as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, **arrays)

@@ -88,8 +88,13 @@ def augment(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.ascontiguousarray(face)
 
 
+def to_tensor(faces: np.ndarray) -> torch.Tensor:
+    """(N, S, S, 3) uint8 -> (N, 3, S, S) float in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(faces)).permute(0, 3, 1, 2).float().div(255)
+
+
 @torch.no_grad()
-def recalibrate_batch_norm(net: nn.Module, faces: list[np.ndarray], batch: int = 64) -> nn.Module:
+def recalibrate_batch_norm(net: nn.Module, faces: np.ndarray, batch: int = 64) -> nn.Module:
     """Re-estimate batch-norm statistics as exact averages over the (un-augmented) training faces.
 
     Short trainings leave the running averages far from the final weights'
@@ -104,8 +109,7 @@ def recalibrate_batch_norm(net: nn.Module, faces: list[np.ndarray], batch: int =
     net.train()
     device = next(net.parameters()).device
     for start in range(0, len(faces), batch):
-        x = torch.from_numpy(np.stack(faces[start:start + batch])).permute(0, 3, 1, 2).float().div(255)
-        net(x.to(device))
+        net(to_tensor(faces[start:start + batch]).to(device))
     for norm in norms:
         norm.momentum = 0.1
     return net
@@ -129,10 +133,10 @@ class CNNDetector:
     def build(self) -> nn.Module:
         raise NotImplementedError
 
-    def _tensor(self, faces: np.ndarray) -> torch.Tensor:
-        resized = np.stack([cv2.resize(f, (self.input_size, self.input_size), interpolation=cv2.INTER_AREA)
-                            for f in faces])
-        return torch.from_numpy(resized).permute(0, 3, 1, 2).float().div(255)
+    def _resize(self, faces: np.ndarray) -> np.ndarray:
+        """Faces (N, S, S, 3) uint8 at the network's input size."""
+        size = (self.input_size, self.input_size)
+        return np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in faces])
 
     def fit(self, faces: np.ndarray, labels: np.ndarray) -> CNNDetector:
         labels = check_labels(labels)
@@ -141,14 +145,14 @@ class CNNDetector:
         net = self.build().to(device)
         optimiser = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
         rng = np.random.default_rng(self.seed)
-        resized = [cv2.resize(f, (self.input_size, self.input_size), interpolation=cv2.INTER_AREA) for f in faces]
+        resized = self._resize(faces)
         target = torch.tensor(labels, dtype=torch.float32)
         loss_fn = nn.BCEWithLogitsLoss()
         net.train()
         for _ in track(range(self.epochs), f"train {self.name}", total=self.epochs):
             for batch in np.array_split(rng.permutation(len(resized)), max(1, len(resized) // self.batch_size)):
-                x = torch.from_numpy(np.stack([augment(resized[i], rng) for i in batch])).permute(0, 3, 1, 2)
-                loss = loss_fn(net(x.float().div(255).to(device)), target[batch].to(device))
+                x = to_tensor(np.stack([augment(resized[i], rng) for i in batch]))
+                loss = loss_fn(net(x.to(device)), target[batch].to(device))
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
@@ -159,7 +163,7 @@ class CNNDetector:
     def score(self, faces: np.ndarray) -> np.ndarray:
         if self.net_ is None:
             raise SwaplabError(f"{self.name} detector is not fitted")
-        out = [self.net_(self._tensor(faces[i:i + 64])).numpy() for i in range(0, len(faces), 64)]
+        out = [self.net_(to_tensor(self._resize(faces[i:i + 64]))).numpy() for i in range(0, len(faces), 64)]
         return np.concatenate(out).astype(np.float64)
 
     def save_state(self, folder: Path) -> None:

@@ -50,3 +50,8 @@ def l2_normalise(rows: np.ndarray) -> np.ndarray:
     """Rows divided by their L2 norm, float32."""
     rows = np.asarray(rows, dtype=np.float32)
     return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def mean_template(embeddings: np.ndarray) -> np.ndarray:
+    """A template from embeddings (N, D): their L2-normalised mean, (D,)."""
+    return l2_normalise(np.asarray(embeddings).mean(axis=0, keepdims=True))[0]

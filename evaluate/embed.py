@@ -7,10 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from swaplab.datasets.manifest import FaceRecord, check_relative_path
+from swaplab.datasets.manifest import FaceRecord, check_relative_path, faces_only, read_manifest
 from swaplab.evaluate.backends import AlignedFace, FRBackend
 from swaplab.media import read_image
 from swaplab.progress import track
+
+
+def manifest_faces(manifest: Path, step: int = 1) -> list[tuple[FaceRecord, Path]]:
+    """Every ``step``-th face row of a manifest, paired with the manifest (as embed_records takes them)."""
+    return [(record, Path(manifest)) for record in faces_only(read_manifest(manifest))[::step]]
 
 
 def embed_records(backend: FRBackend, records: Sequence[tuple[FaceRecord, Path]], chunk: int = 64,

@@ -24,7 +24,7 @@ import pandas as pd
 from swaplab.config import save_config
 from swaplab.errors import SwaplabError
 from swaplab.evaluate import metrics
-from swaplab.evaluate.backends import FR_BACKENDS, FRBackend, l2_normalise
+from swaplab.evaluate.backends import FR_BACKENDS, FRBackend, mean_template
 from swaplab.evaluate.embed import embed_records
 from swaplab.evaluate.protocol import Face, Probe, assign_probes, check_inputs, choose_split, load_faces
 from swaplab.fileio import require_writable_dir, write_json_atomic, write_text_atomic
@@ -63,8 +63,7 @@ def parse_attacks(entries: Sequence[str]) -> dict[str, list[Path]]:
 def templates(embeddings: np.ndarray, enrolment: Sequence[Face]) -> dict[str, np.ndarray]:
     """identity -> L2-normalised mean embedding of its enrolment faces."""
     ids = np.array([f.record.identity for f in enrolment])
-    return {identity: l2_normalise(embeddings[ids == identity].mean(axis=0, keepdims=True))[0]
-            for identity in sorted(set(ids))}
+    return {identity: mean_template(embeddings[ids == identity]) for identity in sorted(set(ids))}
 
 
 def score_table(backend: FRBackend, enrolment: Sequence[Face], probes: Sequence[Probe], split_mode: str) -> pd.DataFrame:

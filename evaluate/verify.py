@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from swaplab.errors import SwaplabError
-from swaplab.evaluate.backends import FR_BACKENDS, AlignedFace, FRBackend, l2_normalise
+from swaplab.evaluate.backends import FR_BACKENDS, AlignedFace, FRBackend, mean_template
 from swaplab.generate import align
 from swaplab.generate.detector import FaceDetector
 from swaplab.media import iter_frames, probe
@@ -54,7 +54,7 @@ def media_embedding(path: Path, backend: FRBackend, detector: FaceDetector, max_
     """One L2-normalised embedding (D,) for an image or a video (mean over its faces)."""
     faces = aligned_faces(path, detector, max_frames)
     rows = backend.embed(np.stack([backend.prepare(face) for face in faces]))
-    return l2_normalise(rows.mean(axis=0, keepdims=True))[0]
+    return mean_template(rows)
 
 
 def run(config: VerifyConfig) -> float:

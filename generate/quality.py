@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from swaplab.datasets.manifest import FaceRecord, faces_only, read_manifest
-from swaplab.evaluate.backends import FR_BACKENDS, l2_normalise
-from swaplab.evaluate.embed import embed_records
+from swaplab.datasets.manifest import FaceRecord, read_manifest
+from swaplab.evaluate.backends import FR_BACKENDS, mean_template
+from swaplab.evaluate.embed import embed_records, manifest_faces
 from swaplab.fileio import write_json_atomic
 from swaplab.generate.detector import FaceDetector
 from swaplab.media import iter_frames
@@ -28,18 +28,15 @@ from swaplab.media import iter_frames
 def identity_figures(fakes: Path, dst_faces: Path, src_faces: Path, device: str = "auto") -> dict[str, float]:
     """FaceNet similarity to src and dst, and the share of frames retrieved as src."""
     backend = FR_BACKENDS.get("facenet", device=device)
-    fake_rows = [(r, fakes) for r in faces_only(read_manifest(fakes))]
-    dst_rows = [(r, dst_faces) for r in faces_only(read_manifest(dst_faces))]
-    src_rows = [(r, src_faces) for r in faces_only(read_manifest(src_faces))][::3]
-    fake_emb = embed_records(backend, fake_rows, label="quality fakes")
-    dst_emb = embed_records(backend, dst_rows, label="quality dst")
-    src_template = l2_normalise(embed_records(backend, src_rows, label="quality src").mean(0, keepdims=True))[0]
-    dst_template = l2_normalise(dst_emb.mean(0, keepdims=True))[0]
+    fake_emb = embed_records(backend, manifest_faces(fakes), label="quality fakes")
+    dst_emb = embed_records(backend, manifest_faces(dst_faces), label="quality dst")
+    src_template = mean_template(embed_records(backend, manifest_faces(src_faces, step=3), label="quality src"))
+    dst_template = mean_template(dst_emb)
     to_src, to_dst_template = fake_emb @ src_template, fake_emb @ dst_template
     return {"similarity_to_src": float(to_src.mean()),
             "similarity_to_dst": float(np.mean(np.sum(fake_emb * dst_emb, axis=1))),
             "similarity_dst_to_src": float((dst_emb @ src_template).mean()),
-            "retrieval_src_share": float(np.mean(to_src > to_dst_template)), "frames": len(fake_rows)}
+            "retrieval_src_share": float(np.mean(to_src > to_dst_template)), "frames": len(fake_emb)}
 
 
 def pose_error(video: Path, dst_records: list[FaceRecord], device: str = "auto") -> float:

@@ -37,6 +37,7 @@ from swaplab.generate import align, extract
 from swaplab.generate.blend import BLENDS, blend_into_frame, shape_mask
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.composite import Provenance, write_composite
+from swaplab.generate.faceset import face_mask
 from swaplab.generate.models import ModelSpec, SwapModel, build_model
 from swaplab.generate.train import CHECKPOINT, load_checkpoint
 from swaplab.media import Frame, iter_frames, probe, write_image
@@ -97,8 +98,6 @@ class Swapper:
         self.config, self.model, self.meta, self.device = config, model, meta, device
         self.resolution = model.spec.resolution
         self.colour = COLOUR_TRANSFERS.get(config.colour)
-        from swaplab.generate.faceset import face_mask
-
         self.template_mask = face_mask(self.resolution, meta["face_type"])
 
     def _to_model(self, matrix: np.ndarray) -> np.ndarray:

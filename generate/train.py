@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from swaplab.config import save_config
@@ -239,9 +238,3 @@ def _loop(state: TrainState, batcher: Batcher, config: TrainConfig, folder: Path
                 write_preview(state.model, batcher.sets["src"], batcher.sets["dst"], folder / "preview.png")
                 state.model.train()
 
-
-def loss_curve(log: list, window: int = 20) -> np.ndarray:
-    """Running mean of the src+dst reconstruction loss, (len(log),)."""
-    values = np.array([row[2] + row[3] for row in log], dtype=np.float64)
-    kernel = np.ones(min(window, len(values))) / min(window, len(values))
-    return np.convolve(values, kernel, mode="valid")

@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 
 from swaplab import __version__, demo
-from swaplab.cli_support import friendly_errors
+from swaplab.cli_support import friendly_errors, new_app
 from swaplab.config import build_config
 from swaplab.datasets.cli import app as datasets_app
 from swaplab.detect.cli import app as detect_app
@@ -14,8 +14,7 @@ from swaplab.generate.cli import app as generate_app
 from swaplab.reports.cli import report_command
 from swaplab.study.cli import app as study_app
 
-app = typer.Typer(help="swaplab: make deepfakes to measure and defend against them.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = new_app("swaplab: make deepfakes to measure and defend against them.")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(generate_app, name="generate")
 app.add_typer(detect_app, name="detect")

@@ -96,16 +96,12 @@ def extract_all(videos: dict[str, list[Path]], out: Path, device: str) -> dict[s
 
 def templates(manifests: dict[str, list[Path]], device: str) -> dict[str, np.ndarray]:
     """FaceNet template (mean embedding of every 5th face of the training video) per identity."""
-    from swaplab.datasets.manifest import faces_only
-    from swaplab.evaluate.backends import FR_BACKENDS, l2_normalise
-    from swaplab.evaluate.embed import embed_records
+    from swaplab.evaluate.backends import FR_BACKENDS, mean_template
+    from swaplab.evaluate.embed import embed_records, manifest_faces
 
     backend = FR_BACKENDS.get("facenet", device=device)
-    found = {}
-    for identity, paths in manifests.items():
-        rows = [(r, paths[0]) for r in faces_only(read_manifest(paths[0]))][::5]
-        found[identity] = l2_normalise(embed_records(backend, rows).mean(0, keepdims=True))[0]
-    return found
+    return {identity: mean_template(embed_records(backend, manifest_faces(paths[0], step=5)))
+            for identity, paths in manifests.items()}
 
 
 def plan_jobs(config: BuildConfig, videos: dict[str, list[Path]], manifests: dict[str, list[Path]],
