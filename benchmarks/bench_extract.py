@@ -22,8 +22,8 @@ import torch
 
 from swaplab.datasets import sample
 from swaplab.datasets.manifest import read_manifest
-from swaplab.generate.detector import FaceDetector
-from swaplab.generate.extract import ExtractConfig, Extractor
+from swaplab.faces.detector import FaceDetector
+from swaplab.faces.extract import ExtractConfig, Extractor
 from swaplab.datasets.manifest import write_manifest
 
 
@@ -39,7 +39,7 @@ def raw_mtcnn_fps(clip: Path) -> float:
     """Baseline: facenet-pytorch MTCNN with its default settings, batches of 8, detection only."""
     from facenet_pytorch import MTCNN
 
-    from swaplab.media import iter_frames
+    from swaplab.core.media import iter_frames
 
     frames = np.stack([f.image for f in iter_frames(clip)])
     mtcnn = MTCNN(keep_all=True, device="cpu")

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from swaplab.datasets.manifest import faces_only, read_manifest
-from swaplab.evaluate import metrics
-from swaplab.evaluate.backends import FR_BACKENDS
-from swaplab.evaluate.embed import embed_records
+from swaplab.core import metrics
+from swaplab.faces.backends import FR_BACKENDS
+from swaplab.faces.embed import embed_records
 
 
 def separation(embeddings: np.ndarray, identities: np.ndarray, videos: np.ndarray) -> dict[str, float]:
@@ -57,10 +57,10 @@ def main() -> None:
 
 
 def speed(faces: list) -> None:
-    from swaplab.evaluate.facenet import FaceNetCV2, FaceNetTorch
-    from swaplab.media import read_image
+    from swaplab.faces.facenet import FaceNetCV2, FaceNetTorch
+    from swaplab.core.media import read_image
     from swaplab.datasets.manifest import check_relative_path
-    from swaplab.evaluate.backends import AlignedFace
+    from swaplab.faces.backends import AlignedFace
 
     torch_backend = FaceNetTorch(device="cpu")
     inputs = np.stack([torch_backend.prepare(AlignedFace.from_record(read_image(check_relative_path(r.crop_path, m)), r))

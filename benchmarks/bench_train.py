@@ -55,7 +55,8 @@ def main() -> None:
 
     torch.set_num_threads(2)
     from swaplab.datasets import sample
-    from swaplab.generate import extract, swap
+    from swaplab.faces import extract
+    from swaplab.generate import swap
     from swaplab.generate.train import TrainConfig, run as train
 
     work = args.out
@@ -82,7 +83,7 @@ def main() -> None:
     video = swap.run(swap.SwapConfig(model=model, dst=clips / "grace_hopper" / "grace_hopper_00.mp4",
                                      out=work / "swap"))
     elapsed = time.perf_counter() - start
-    from swaplab.media import probe
+    from swaplab.core.media import probe
 
     frames = probe(video).frame_count
     print(f"\nswap + composite (lq, 640x360, extraction included): {frames / elapsed:.1f} frames/s "

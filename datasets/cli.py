@@ -4,8 +4,8 @@ from pathlib import Path
 
 import typer
 
-from swaplab.cli_support import friendly_errors, new_app
-from swaplab.config import build_config
+from swaplab.core.cli_support import friendly_errors, new_app
+from swaplab.core.config import build_config
 from swaplab.datasets import sample
 from swaplab.datasets.layouts import LAYOUTS, index_dataset
 from swaplab.datasets.video_index import write_index

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from swaplab.datasets.video_index import VideoRecord
-from swaplab.errors import SwaplabError
-from swaplab.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-from swaplab.registry import Registry
+from swaplab.core.errors import SwaplabError
+from swaplab.core.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from swaplab.core.registry import Registry
 
 LAYOUTS: Registry[list[VideoRecord]] = Registry("dataset layout")  # name -> index(root=...) rows
 

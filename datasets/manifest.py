@@ -43,8 +43,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from swaplab.errors import SwaplabError
-from swaplab.fileio import atomic_path
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import atomic_path
 
 FORMAT_NAME = "swaplab-face-manifest"
 # 1 - first format: provenance, bbox, 5 landmarks, 2x3 alignment, label, generator run.

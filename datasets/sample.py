@@ -26,10 +26,10 @@ import numpy as np
 import skimage.data
 from PIL import Image
 
-from swaplab.config import save_config
-from swaplab.fileio import atomic_path, require_writable_dir, sha256_of, write_json_atomic
-from swaplab.media import add_aac_stream, add_h264_stream, encode_audio
-from swaplab.progress import track
+from swaplab.core.config import save_config
+from swaplab.core.fileio import atomic_path, require_writable_dir, sha256_of, write_json_atomic
+from swaplab.core.media import add_aac_stream, add_h264_stream, encode_audio
+from swaplab.core.progress import track
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from swaplab.errors import SwaplabError
-from swaplab.fileio import atomic_path
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import atomic_path
 
 FORMAT_NAME = "swaplab-video-index"
 # 1 - first format

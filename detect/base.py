@@ -15,9 +15,9 @@ from typing import Protocol
 
 import numpy as np
 
-from swaplab.errors import SwaplabError
-from swaplab.fileio import atomic_path, write_json_atomic
-from swaplab.registry import Registry
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import atomic_path, write_json_atomic
+from swaplab.core.registry import Registry
 
 FORMAT = 1  # 1 - detector.json + weights.npz / weights.pt
 

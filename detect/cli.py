@@ -5,8 +5,8 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from swaplab.cli_support import friendly_errors, new_app
-from swaplab.config import build_config
+from swaplab.core.cli_support import friendly_errors, new_app, parse_tiers
+from swaplab.core.config import build_config
 from swaplab.detect import protocol, score
 from swaplab.detect.base import DETECTORS
 
@@ -32,7 +32,7 @@ def train_command(
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
 ) -> None:
     """Train a detector on identity-disjoint splits; threshold on dev, report on eval."""
-    cfg = build_config(protocol.DetectConfig, config, real=tuple(real), fake=tuple(fake), out=out, detector=detector,
+    cfg = build_config(protocol.DetectConfig, config, real=tuple(real), fake=parse_tiers(fake) or None, out=out, detector=detector,
                        train_tier=train_tier, frame_step=frame_step, seed=seed)
     table = pd.read_csv(protocol.run(cfg))
     shown = table[["level", "tier", "condition", "eval_eer", "eval_hter", "auc", "frr_at_far10", "bpcer20"]]

@@ -21,10 +21,10 @@ import torch
 from torch import nn
 
 from swaplab.detect.base import DETECTORS, check_labels
-from swaplab.device import resolve_device
-from swaplab.errors import SwaplabError
-from swaplab.fileio import atomic_path
-from swaplab.progress import track
+from swaplab.core.device import resolve_device
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import atomic_path
+from swaplab.core.progress import track
 
 
 class InceptionLayer(nn.Module):

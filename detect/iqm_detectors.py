@@ -16,8 +16,8 @@ from sklearn.svm import SVC
 
 from swaplab.detect.base import DETECTORS, check_labels, load_arrays, save_arrays
 from swaplab.detect.iqm import iqm_features
-from swaplab.errors import SwaplabError
-from swaplab.progress import track
+from swaplab.core.errors import SwaplabError
+from swaplab.core.progress import track
 
 
 def iqm_matrix(faces: np.ndarray, size: int) -> np.ndarray:

@@ -26,24 +26,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from swaplab.config import save_config
+from swaplab.core.config import save_config
 from swaplab.datasets.manifest import check_relative_path, faces_only, read_manifest
 from swaplab.detect.base import DETECTORS, save_detector
-from swaplab.errors import SwaplabError
-from swaplab.evaluate import metrics
-from swaplab.evaluate.fr import parse_attacks
-from swaplab.fileio import require_writable_dir, write_json_atomic, write_text_atomic
-from swaplab.media import read_image
+from swaplab.core.errors import SwaplabError
+from swaplab.core import metrics
+from swaplab.core.fileio import require_writable_dir, write_json_atomic, write_text_atomic
+from swaplab.core.media import read_image
 
 AGGREGATIONS = ("mean", "median", "max")
 
 
 @dataclass(frozen=True)
 class DetectConfig:
-    """Settings of ``swaplab detect train``; ``fake`` entries are ``TIER=MANIFEST``."""
+    """Settings of ``swaplab detect train``; ``fake`` maps each tier to its fake-face manifests."""
 
     real: tuple[Path, ...]
-    fake: tuple[str, ...]
+    fake: dict[str, tuple[Path, ...]]
     out: Path
     detector: str = "iqm-svm"
     train_tier: str | None = None
@@ -138,7 +137,7 @@ def run(config: DetectConfig) -> Path:
     """Train on the train split, threshold on dev, evaluate on eval; return ``metrics.csv``."""
     out = require_writable_dir(config.out)
     detector = DETECTORS.get(config.detector)
-    fakes = parse_attacks(config.fake)
+    fakes = {tier: list(paths) for tier, paths in config.fake.items()}
     if not fakes:
         raise SwaplabError("no fake faces given: pass --fake TIER=MANIFEST")
     if config.train_tier is not None and config.train_tier not in fakes:

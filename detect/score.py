@@ -12,9 +12,9 @@ import numpy as np
 from swaplab.datasets.manifest import check_relative_path, faces_only, read_manifest
 from swaplab.detect.base import load_detector
 from swaplab.detect.protocol import AGGREGATIONS
-from swaplab.errors import SwaplabError
-from swaplab.generate import extract
-from swaplab.media import read_image
+from swaplab.core.errors import SwaplabError
+from swaplab.faces import extract
+from swaplab.core.media import read_image
 
 
 @dataclass(frozen=True)

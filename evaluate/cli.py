@@ -5,10 +5,10 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from swaplab.cli_support import friendly_errors, new_app
-from swaplab.config import build_config
+from swaplab.core.cli_support import friendly_errors, new_app, parse_tiers
+from swaplab.core.config import build_config
 from swaplab.evaluate import fr, verify
-from swaplab.evaluate.backends import FR_BACKENDS
+from swaplab.faces.backends import FR_BACKENDS
 
 app = new_app("Face-recognition vulnerability and detector metrics.")
 
@@ -46,7 +46,7 @@ def fr_command(
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
 ) -> None:
     """Run the FR vulnerability protocol: licit EER, IAPMR on deepfakes, with intervals."""
-    cfg = build_config(fr.FRConfig, config, genuine=tuple(genuine), attacks=tuple(attacks), out=out,
+    cfg = build_config(fr.FRConfig, config, genuine=tuple(genuine), attacks=parse_tiers(attacks) or None, out=out,
                        backends=tuple(backend) if backend else None, split=split, bootstrap=bootstrap, device=device)
     table = pd.read_csv(fr.run(cfg))
     typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

@@ -15,21 +15,23 @@ Video level: the mean of a video's frame scores against each template.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from swaplab.config import save_config
-from swaplab.errors import SwaplabError
-from swaplab.evaluate import metrics
-from swaplab.evaluate.backends import FR_BACKENDS, FRBackend, mean_template
-from swaplab.evaluate.embed import embed_records
+from swaplab.core.config import save_config
+from swaplab.core.errors import SwaplabError
+from swaplab.core import metrics
+from swaplab.faces.backends import FR_BACKENDS, FRBackend, mean_template
+from swaplab.faces.embed import embed_records
 from swaplab.evaluate.protocol import Face, Probe, assign_probes, check_inputs, choose_split, load_faces
-from swaplab.fileio import require_writable_dir, write_json_atomic, write_text_atomic
+from swaplab.core.fileio import require_writable_dir, write_json_atomic, write_text_atomic
 
 FMR_TARGETS = (0.01, 0.001)
+
+SCORE_TABLE = "scores.csv"
 
 
 @dataclass(frozen=True)
@@ -41,23 +43,12 @@ class FRConfig:
 
     genuine: tuple[Path, ...]
     out: Path
-    attacks: tuple[str, ...] = ()
+    attacks: dict[str, tuple[Path, ...]] = field(default_factory=dict)
     backends: tuple[str, ...] = ("facenet", "lbp")
     split: str = "auto"
     bootstrap: int = 500
     seed: int = 0
     device: str = "auto"
-
-
-def parse_attacks(entries: Sequence[str]) -> dict[str, list[Path]]:
-    """``TIER=MANIFEST`` entries -> tier -> manifests."""
-    tiers: dict[str, list[Path]] = {}
-    for entry in entries:
-        tier, sep, path = entry.partition("=")
-        if not sep or not tier or not path:
-            raise SwaplabError(f"attack set {entry!r}: write it as TIER=MANIFEST, e.g. hq=fakes/faces.csv")
-        tiers.setdefault(tier, []).append(Path(path))
-    return tiers
 
 
 def templates(embeddings: np.ndarray, enrolment: Sequence[Face]) -> dict[str, np.ndarray]:
@@ -131,7 +122,9 @@ def scenario_metrics(scores: pd.DataFrame, tier: str, rounds: int, seed: int) ->
 
 
 def write_score_files(scores: pd.DataFrame, folder: Path) -> None:
-    """Four-column score files (claimed real probe score), bob-style, per split and scenario."""
+    """The whole score table (``scores.csv``), and four-column score files (claimed real probe score),
+    bob-style, per split and scenario."""
+    write_text_atomic(folder / SCORE_TABLE, scores.to_csv(index=False))
     for split in ("dev", "eval"):
         licit = scores[(scores.split == split) & scores.kind.isin(["genuine", "zei"])]
         _write_scores(licit, folder / f"licit-{split}.txt")
@@ -158,11 +151,9 @@ def flat_row(backend: str, level: str, m: dict) -> dict[str, object]:
 
 def run(config: FRConfig) -> Path:
     """Run the protocol; write scores, metrics (CSV, JSON) and figures; return ``metrics.csv``."""
-    from swaplab.reports.fr_figures import draw_fr_figures
-
     out = require_writable_dir(config.out)
     genuine = load_faces(config.genuine, "real")
-    attacks = {tier: load_faces(paths, "fake") for tier, paths in parse_attacks(config.attacks).items()}
+    attacks = {tier: load_faces(paths, "fake") for tier, paths in config.attacks.items()}
     if not attacks:
         raise SwaplabError("no attack set given: pass --attacks TIER=MANIFEST (deepfake faces)")
     videos = check_inputs(genuine, attacks)
@@ -178,7 +169,6 @@ def run(config: FRConfig) -> Path:
                 found = scenario_metrics(scores, tier, config.bootstrap, config.seed)
                 rows.append(flat_row(name, level, found))
                 details["results"].append({"backend": name, "level": level, **found})
-                draw_fr_figures(scores, found, out / "figures", f"{name}-{level}-{tier}")
     table = pd.DataFrame(rows)
     write_json_atomic(out / "metrics.json", details)
     save_config(config, out / "fr_config.json")

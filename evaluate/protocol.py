@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swaplab.datasets.manifest import FaceRecord, faces_only, read_manifest
-from swaplab.errors import SwaplabError
+from swaplab.core.errors import SwaplabError
 
 SPLITS = ("auto", "identity", "video", "segment")
 

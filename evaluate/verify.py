@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from swaplab.errors import SwaplabError
-from swaplab.evaluate.backends import FR_BACKENDS, AlignedFace, FRBackend, mean_template
-from swaplab.generate import align
-from swaplab.generate.detector import FaceDetector
-from swaplab.media import iter_frames, probe
+from swaplab.core.errors import SwaplabError
+from swaplab.faces.backends import FR_BACKENDS, AlignedFace, FRBackend, mean_template
+from swaplab.faces import align
+from swaplab.faces.detector import FaceDetector
+from swaplab.core.media import iter_frames, probe
 
 CROP_SIZE = 256
 FACE_TYPE = "whole_face"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from swaplab.errors import SwaplabError
-from swaplab.generate import align
+from swaplab.core.errors import SwaplabError
+from swaplab.faces import align
 
 BLENDS = ("alpha", "poisson")
 

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import typer
 
-from swaplab.cli_support import friendly_errors, new_app
-from swaplab.config import build_config
-from swaplab.generate import extract, pipeline, swap, train
+from swaplab.core.cli_support import friendly_errors, new_app
+from swaplab.core.config import build_config
+from swaplab.faces import extract
+from swaplab.generate import pipeline, swap, train
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.models import SWAP_MODELS
 

@@ -18,7 +18,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from swaplab.registry import Registry
+from swaplab.core.registry import Registry
 
 
 class ColourTransfer(Protocol):

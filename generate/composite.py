@@ -8,18 +8,16 @@ the generator run id; a JSON sidecar records how it was made.
 from __future__ import annotations
 
 import dataclasses
-import platform
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-import swaplab
-from swaplab.fileio import write_json_atomic
-from swaplab.media import probe, write_video
+from swaplab.core.fileio import write_json_atomic
+from swaplab.core.media import probe, write_video
+from swaplab.core.provenance import library_versions
 
 SYNTHETIC_NOTE = "SYNTHETIC MEDIA: face-swapped deepfake made by swaplab for forgery research"
 
@@ -33,17 +31,6 @@ class Provenance:
     checkpoint_sha256: str
     inputs: dict[str, str]
     model_meta: dict = field(default_factory=dict)
-
-
-def library_versions() -> dict[str, str]:
-    names = ("torch", "numpy", "av", "opencv-python-headless", "facenet-pytorch", "scikit-learn")
-    found = {"swaplab": swaplab.__version__, "python": platform.python_version()}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except Exception:  # noqa: BLE001 - a missing optional package is just not listed
-            continue
-    return found
 
 
 def synthetic_metadata(generator_run: str) -> dict[str, str]:

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from swaplab.datasets.manifest import check_relative_path, faces_only, read_manifest
-from swaplab.errors import SwaplabError
-from swaplab.generate import align
-from swaplab.media import read_image
+from swaplab.core.errors import SwaplabError
+from swaplab.faces import align
+from swaplab.core.media import read_image
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from swaplab.registry import Registry
+from swaplab.core.registry import Registry
 
 
 @dataclass(frozen=True)

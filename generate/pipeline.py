@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from swaplab.config import save_config
-from swaplab.fileio import require_input_file, require_writable_dir
-from swaplab.generate import extract, swap, train
+from swaplab.core.config import save_config
+from swaplab.core.fileio import require_input_file, require_writable_dir
+from swaplab.faces import extract
+from swaplab.generate import swap, train
 from swaplab.generate.quality import write_quality
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from swaplab.datasets.manifest import FaceRecord, read_manifest
-from swaplab.evaluate.backends import FR_BACKENDS, mean_template
-from swaplab.evaluate.embed import embed_records, manifest_faces
-from swaplab.fileio import write_json_atomic
-from swaplab.generate.detector import FaceDetector
-from swaplab.media import iter_frames
+from swaplab.faces.backends import FR_BACKENDS, mean_template
+from swaplab.faces.embed import embed_records, manifest_faces
+from swaplab.core.fileio import write_json_atomic
+from swaplab.faces.detector import FaceDetector
+from swaplab.core.media import iter_frames
 
 
 def identity_figures(fakes: Path, dst_faces: Path, src_faces: Path, device: str = "auto") -> dict[str, float]:

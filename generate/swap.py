@@ -28,20 +28,20 @@ import cv2
 import numpy as np
 import torch
 
-from swaplab.config import save_config
+from swaplab.core.config import save_config
 from swaplab.datasets.manifest import FaceRecord, read_manifest, write_manifest
-from swaplab.device import resolve_device
-from swaplab.errors import SwaplabError
-from swaplab.fileio import require_input_file, require_writable_dir, sha256_of
-from swaplab.generate import align, extract
+from swaplab.core.device import resolve_device
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import require_input_file, require_writable_dir, sha256_of
+from swaplab.faces import align, extract
 from swaplab.generate.blend import BLENDS, blend_into_frame, shape_mask
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.composite import Provenance, write_composite
 from swaplab.generate.faceset import face_mask
 from swaplab.generate.models import ModelSpec, SwapModel, build_model
 from swaplab.generate.train import CHECKPOINT, load_checkpoint
-from swaplab.media import Frame, iter_frames, probe, write_image
-from swaplab.progress import track
+from swaplab.core.media import Frame, iter_frames, probe, write_image
+from swaplab.core.progress import track
 
 CROP = 256  # size of the dst crops extracted for swapping, and of the fake-face crops
 

@@ -17,16 +17,16 @@ from pathlib import Path
 
 import torch
 
-from swaplab.config import save_config
-from swaplab.device import resolve_device, resolve_precision
-from swaplab.errors import SwaplabError
-from swaplab.fileio import atomic_path, require_writable_dir, write_text_atomic
+from swaplab.core.config import save_config
+from swaplab.core.device import resolve_device, resolve_precision
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import atomic_path, require_writable_dir, write_text_atomic
 from swaplab.generate.augment import colour_jitter, match_colour_stats, warp_pair
 from swaplab.generate.faceset import FaceSet, eyes_mouth_weights, face_mask, load_faceset
 from swaplab.generate.losses import mask_loss, reconstruction_loss
 from swaplab.generate.models import PRESETS, ModelSpec, SwapModel, build_model
 from swaplab.generate.preview import write_preview
-from swaplab.progress import make_progress
+from swaplab.core.progress import make_progress
 
 CHECKPOINT = "model.pt"
 CHECKPOINT_FORMAT = 1  # 1 - spec, model, optimiser, iteration, generator state, loss log

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from swaplab.cli_support import friendly_errors
+from swaplab.core.cli_support import friendly_errors
 from swaplab.reports import report
 
 

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from swaplab.datasets.manifest import FaceRecord, check_relative_path  # noqa: E402
-from swaplab.media import read_image  # noqa: E402
+from swaplab.core.media import read_image  # noqa: E402
 
 
 def extraction_table(records: Sequence[FaceRecord]) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -12,8 +13,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from swaplab.evaluate import metrics  # noqa: E402
-from swaplab.fileio import atomic_path  # noqa: E402
+from swaplab.core import metrics  # noqa: E402
+from swaplab.core.fileio import atomic_path  # noqa: E402
+from swaplab.evaluate.fr import SCORE_TABLE  # noqa: E402
 
 PALETTE = {"genuine": "#2b8a3e", "zei": "#1c7ed6", "attack": "#e03131"}
 LABELS = {"genuine": "genuine", "zei": "zero-effort impostor", "attack": "deepfake attack"}
@@ -77,3 +79,18 @@ def draw_fr_figures(scores: pd.DataFrame, found: dict, folder: Path, stem: str) 
     """Histogram and DET figure for one backend x level x tier; returns the PNG paths."""
     return [save_figure(score_histogram(scores, found, stem), folder / f"hist-{stem}.png"),
             save_figure(det_curve(scores, found, stem), folder / f"det-{stem}.png")]
+
+
+def draw_fr_run(fr_dir: Path) -> list[Path]:
+    """Every figure of an FR protocol run, drawn from its score tables and ``metrics.json``.
+
+    ``fr_dir`` is the ``out`` of :func:`swaplab.evaluate.fr.run`: ``scores/<backend>/<level>/scores.csv``
+    holds the score table and ``metrics.json`` the thresholds and rates of each scenario.
+    """
+    details = json.loads((Path(fr_dir) / "metrics.json").read_text())
+    drawn = []
+    for found in details["results"]:
+        backend, level = found["backend"], found["level"]
+        scores = pd.read_csv(Path(fr_dir) / "scores" / backend / level / SCORE_TABLE, keep_default_na=False)
+        drawn += draw_fr_figures(scores, found, Path(fr_dir) / "figures", f"{backend}-{level}-{found['tier']}")
+    return drawn

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from swaplab.errors import SwaplabError
-from swaplab.fileio import write_text_atomic
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import write_text_atomic
 from swaplab.reports import sections
 
 STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"

@@ -15,10 +15,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from swaplab.datasets.manifest import read_manifest  # noqa: E402
-from swaplab.generate.composite import library_versions  # noqa: E402
-from swaplab.media import iter_frames  # noqa: E402
+from swaplab.core.provenance import library_versions  # noqa: E402
+from swaplab.core.media import iter_frames  # noqa: E402
 from swaplab.reports.faces import contact_sheet, extraction_table  # noqa: E402
-from swaplab.reports.fr_figures import save_figure  # noqa: E402
+from swaplab.reports.fr_figures import draw_fr_run, save_figure  # noqa: E402
 
 # Korshunov & Marcel (2018), DeepfakeTIMIT: FR systems' IAPMR on high-quality deepfakes.
 PUBLISHED_IAPMR_HQ = {"FaceNet (published)": 0.9500, "VGG-Face (published)": 0.8562}
@@ -69,7 +69,8 @@ def fr_section(run_dir: Path) -> tuple[str, pd.DataFrame | None]:
         return "", None
     metrics = pd.read_csv(metrics_csv)
     study = study_fr_table(metrics)
-    pictures = "".join(png_tag(p, p.stem) for p in sorted((run_dir / "fr" / "figures").glob("*-frame-*.png")))
+    drawn = draw_fr_run(run_dir / "fr")
+    pictures = "".join(png_tag(p, p.stem) for p in sorted(drawn) if "-frame-" in p.name)
     body = ("<h2>Face-recognition vulnerability</h2><p>Thresholds are set on dev (licit EER) and applied "
             "to eval; IAPMR = share of deepfake comparisons accepted as the claimed person.</p>"
             + table_html(study) + "<h3>All figures (95 % Clopper-Pearson intervals)</h3>" + table_html(metrics)

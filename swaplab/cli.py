@@ -4,9 +4,10 @@ from pathlib import Path
 
 import typer
 
-from swaplab import __version__, demo
-from swaplab.cli_support import friendly_errors, new_app
-from swaplab.config import build_config
+from swaplab import __version__
+from swaplab.study import demo
+from swaplab.core.cli_support import friendly_errors, new_app
+from swaplab.core.config import build_config
 from swaplab.datasets.cli import app as datasets_app
 from swaplab.detect.cli import app as detect_app
 from swaplab.evaluate.cli import app as evaluate_app

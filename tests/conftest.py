@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def hopper_clip(sample_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def sample_faces(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """identity -> face manifest of both its clips (whole_face, 256 px)."""
-    from swaplab.generate.extract import ExtractConfig, run
+    from swaplab.faces.extract import ExtractConfig, run
 
     out = tmp_path_factory.mktemp("faces")
     return {name: run(ExtractConfig(inputs=tuple(sorted((sample_dir / name).glob("*.mp4"))), out=out / name,
@@ -62,3 +63,21 @@ def tiny_swap_reverse(tiny_swap: Path, sample_dir: Path, tmp_path_factory: pytes
     out = tmp_path_factory.mktemp("swap_reverse")
     run(SwapConfig(model=tiny_swap / "model", dst=sample_dir / "astronaut" / "astronaut_01.mp4", out=out, into="dst"))
     return out
+
+
+MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
+
+
+@pytest.fixture(scope="session")
+def media() -> Path:
+    """``../shared/media`` (real footage, see its NOTICE.md).
+
+    Skips with the reason when the folder is absent; fails instead when
+    ``SWAPLAB_REQUIRE_MEDIA=1`` (set by ``.ci/run``), so CI never skips real-media tests.
+    """
+    if not (MEDIA / "NOTICE.md").is_file():
+        reason = f"real media not found at {MEDIA} (the shared/ folder beside the checkout)"
+        if os.environ.get("SWAPLAB_REQUIRE_MEDIA") == "1":
+            pytest.fail(f"SWAPLAB_REQUIRE_MEDIA=1 but {reason}")
+        pytest.skip(reason)
+    return MEDIA

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from swaplab.errors import SwaplabError
-from swaplab.generate import align
+from swaplab.core.errors import SwaplabError
+from swaplab.faces import align
 
 
 def similarity(angle_deg: float, scale: float, tx: float, ty: float) -> np.ndarray:

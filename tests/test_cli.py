@@ -6,8 +6,8 @@ from typer.testing import CliRunner
 
 from swaplab.cli import app
 from swaplab.datasets.manifest import read_manifest
-from swaplab.fileio import sha256_of
-from swaplab.media import write_video
+from swaplab.core.fileio import sha256_of
+from swaplab.core.media import write_video
 
 runner = CliRunner()
 

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from swaplab.config import build_config, save_config
-from swaplab.errors import SwaplabError
+from swaplab.core.cli_support import parse_tiers
+from swaplab.core.config import build_config, save_config
+from swaplab.core.errors import SwaplabError
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,25 @@ def test_file_fills_and_command_line_wins(tmp_path: Path) -> None:
     file = tmp_path / "c.json"
     file.write_text(json.dumps({"out": "x", "size": 128, "inputs": ["a", "b"]}))
     cfg = build_config(Demo, file, size=96, out=None)
-    assert cfg == Demo(out=Path("x"), size=96, inputs=("a", "b"))
+    assert cfg == Demo(out=Path("x"), size=96, inputs=(Path("a"), Path("b")))
+
+
+@dataclass(frozen=True)
+class Tiered:
+    out: Path
+    fake: dict[str, tuple[Path, ...]]
+
+
+def test_tier_mappings_read_back_typed(tmp_path: Path) -> None:
+    cfg = Tiered(out=tmp_path, fake={"lq": (Path("a/faces.csv"),), "hq": (Path("b/faces.csv"), Path("c/faces.csv"))})
+    assert build_config(Tiered, save_config(cfg, tmp_path / "tiered.json")) == cfg
+
+
+def test_tier_entries_are_parsed_in_the_cli_only() -> None:
+    assert parse_tiers(["lq=a.csv", "hq=b.csv", "lq=c.csv"]) == {"lq": (Path("a.csv"), Path("c.csv")),
+                                                                  "hq": (Path("b.csv"),)}
+    with pytest.raises(SwaplabError, match="TIER=MANIFEST"):
+        parse_tiers(["faces.csv"])
 
 
 def test_saved_config_reads_back(tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ from swaplab.datasets.manifest import read_manifest, write_manifest
 from swaplab.detect import iqm
 from swaplab.detect.base import DETECTORS, load_detector, save_detector
 from swaplab.detect.protocol import DetectConfig, run
-from swaplab.errors import SwaplabError
-from swaplab.evaluate import metrics
-from swaplab.media import write_video
+from swaplab.core.errors import SwaplabError
+from swaplab.core import metrics
+from swaplab.core.media import write_video
 
 runner = CliRunner()
 
@@ -105,7 +105,7 @@ def test_every_detector_separates_an_easy_set_and_reloads(name: str, tmp_path: P
 
 
 def test_protocol_on_the_sample(sample_faces: dict, tiny_swap: Path, tiny_swap_reverse: Path, tmp_path: Path) -> None:
-    fakes = (f"tiny={tiny_swap / 'swap' / 'fakes' / 'faces.csv'}", f"tiny={tiny_swap_reverse / 'fakes' / 'faces.csv'}")
+    fakes = {"tiny": (tiny_swap / 'swap' / 'fakes' / 'faces.csv', tiny_swap_reverse / 'fakes' / 'faces.csv')}
     table = pd.read_csv(run(DetectConfig(real=tuple(sample_faces.values()), fake=fakes, out=tmp_path, frame_step=2)))
     assert set(table.level) == {"frame", "video-mean", "video-median", "video-max"}
     frame = table[table.level == "frame"].iloc[0]

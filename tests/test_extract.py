@@ -6,12 +6,12 @@ import pytest
 
 from swaplab.datasets import sample
 from swaplab.datasets.manifest import read_manifest
-from swaplab.errors import SwaplabError
-from swaplab.fileio import sha256_of
-from swaplab.generate import align
-from swaplab.generate.detector import FaceDetector
-from swaplab.generate.extract import ExtractConfig, run
-from swaplab.media import read_image, write_image, write_video
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import sha256_of
+from swaplab.faces import align
+from swaplab.faces.detector import FaceDetector
+from swaplab.faces.extract import ExtractConfig, run
+from swaplab.core.media import read_image, write_image, write_video
 
 
 def ground_truth_landmarks(portrait_index: int, frames: int) -> np.ndarray:
@@ -85,7 +85,7 @@ def test_several_faces_largest_track_or_identity_reference(tmp_path: Path) -> No
 
 
 def test_frames_without_a_face_are_recorded(tmp_path: Path, astronaut_clip: Path) -> None:
-    from swaplab.media import iter_frames
+    from swaplab.core.media import iter_frames
 
     frames = [f.image for f in iter_frames(astronaut_clip)][:12]
     for k in range(4, 8):

@@ -9,11 +9,11 @@ from typer.testing import CliRunner
 
 from swaplab.cli import app
 from swaplab.datasets.manifest import read_manifest, write_manifest
-from swaplab.evaluate import metrics
-from swaplab.evaluate.backends import FR_BACKENDS, AlignedFace
-from swaplab.evaluate.facenet import FaceNetCV2, FaceNetTorch
+from swaplab.core import metrics
+from swaplab.faces.backends import FR_BACKENDS, AlignedFace
+from swaplab.faces.facenet import FaceNetCV2, FaceNetTorch
 from swaplab.evaluate.fr import FRConfig, run
-from swaplab.media import read_image
+from swaplab.core.media import read_image
 
 runner = CliRunner()
 
@@ -48,7 +48,7 @@ def test_every_backend_separates_the_two_sample_people(name: str, sample_faces: 
 
 def test_protocol_on_the_sample_with_a_tiny_swap(sample_faces: dict[str, Path], tiny_swap: Path, tmp_path: Path) -> None:
     attacks = tiny_swap / "swap" / "fakes" / "faces.csv"
-    table = pd.read_csv(run(FRConfig(genuine=tuple(sample_faces.values()), out=tmp_path, attacks=(f"tiny={attacks}",),
+    table = pd.read_csv(run(FRConfig(genuine=tuple(sample_faces.values()), out=tmp_path, attacks={"tiny": (attacks,)},
                                      bootstrap=50, device="cpu")))
     assert sorted(zip(table.backend, table.level, strict=True)) == [("facenet", "frame"), ("facenet", "video"),
                                                        ("lbp", "frame"), ("lbp", "video")]
@@ -109,7 +109,7 @@ def test_verify_prints_a_score_or_a_clear_error(astronaut_clip: Path, sample_dir
     score = lambda result: float(result.output.strip().splitlines()[-1].removeprefix("score="))  # noqa: E731
     assert score(same) > 0.8 > 0.5 > score(other)
     blank = tmp_path / "blank.png"
-    from swaplab.media import write_image
+    from swaplab.core.media import write_image
 
     write_image(blank, np.full((64, 64, 3), 120, np.uint8))
     result = runner.invoke(app, ["evaluate", "verify", str(astronaut_clip), str(blank)])

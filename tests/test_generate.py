@@ -7,14 +7,14 @@ import pytest
 import torch
 
 from swaplab.datasets.manifest import read_manifest
-from swaplab.errors import SwaplabError
+from swaplab.core.errors import SwaplabError
 from swaplab.generate import augment, losses
 from swaplab.generate.blend import blend_into_frame, shape_mask
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.models import PRESETS, SWAP_MODELS, ModelSpec, build_model
 from swaplab.generate.train import TrainConfig, load_checkpoint
 from swaplab.generate.train import run as train
-from swaplab.media import probe
+from swaplab.core.media import probe
 
 
 @pytest.mark.parametrize("name", SWAP_MODELS.names())

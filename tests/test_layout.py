@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBPACKAGES = ("generate", "detect", "evaluate", "datasets", "reports")
+SUBPACKAGES = ("generate", "detect", "evaluate", "datasets", "reports", "faces", "study")
 
 SIDE_BY_SIDE = """
 import datasets, evaluate

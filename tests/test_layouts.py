@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from swaplab.cli import app
 from swaplab.datasets.layouts import LAYOUTS, index_dataset
 from swaplab.datasets.video_index import read_index, write_index
-from swaplab.errors import SwaplabError
+from swaplab.core.errors import SwaplabError
 
 runner = CliRunner()
 

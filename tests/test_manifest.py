@@ -6,7 +6,7 @@ import pytest
 
 from swaplab.datasets import manifest as mf
 from swaplab.datasets.manifest import FaceRecord, read_manifest, write_manifest
-from swaplab.errors import SwaplabError
+from swaplab.core.errors import SwaplabError
 
 
 def make_record(**changes: object) -> FaceRecord:

@@ -4,9 +4,9 @@ import av
 import numpy as np
 import pytest
 
-from swaplab.errors import SwaplabError
-from swaplab.fileio import sha256_of
-from swaplab.media import iter_frames, probe, write_image, write_video
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import sha256_of
+from swaplab.core.media import iter_frames, probe, write_image, write_video
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_curve
 
-from swaplab.evaluate import metrics as m
+from swaplab.core import metrics as m
 
 NEG = np.array([0.1, 0.2, 0.3, 0.4, 0.6])  # impostors
 POS = np.array([0.5, 0.7, 0.8, 0.9, 0.95])  # genuine

@@ -1,7 +1,7 @@
 import pytest
 
-from swaplab.errors import SwaplabError
-from swaplab.registry import Registry
+from swaplab.core.errors import SwaplabError
+from swaplab.core.registry import Registry
 
 
 def test_register_get_names() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from swaplab.media import read_image
+from swaplab.core.media import read_image
 from swaplab.reports.report import ReportConfig, run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 
 from swaplab.datasets import sample
-from swaplab.media import iter_frames, probe
+from swaplab.core.media import iter_frames, probe
 
 
 def test_sample_clips_are_real_media(sample_dir: Path) -> None:

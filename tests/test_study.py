@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from swaplab.errors import SwaplabError
+from swaplab.core.errors import SwaplabError
 from swaplab.study.build import BuildConfig, genuine_videos
 from swaplab.study.build import run as build_run
 from swaplab.study.pairs import lookalike_pairs, read_pairs

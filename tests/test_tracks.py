@@ -1,7 +1,7 @@
 import numpy as np
 
-from swaplab.generate.detector import Detection, iou
-from swaplab.generate.tracks import choose_track, link_tracks, smooth_landmarks
+from swaplab.faces.detector import Detection, iou
+from swaplab.faces.tracks import choose_track, link_tracks, smooth_landmarks
 
 
 def det(x: float, y: float, side: float, score: float = 0.99) -> Detection:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from swaplab.errors import SwaplabError
+from swaplab.core.errors import SwaplabError
 
 
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:

@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 from skimage.feature import local_binary_pattern
 
-from swaplab.evaluate.backends import FR_BACKENDS, AlignedFace, l2_normalise
-from swaplab.generate import align
+from swaplab.faces.backends import FR_BACKENDS, AlignedFace, l2_normalise
+from swaplab.faces import align
 
 FACE_SIZE = 96
 GRID = 6

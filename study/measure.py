@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from swaplab.config import save_config
+from swaplab.core.config import save_config
 from swaplab.detect import protocol as detection
-from swaplab.errors import SwaplabError
+from swaplab.core.errors import SwaplabError
 from swaplab.evaluate import fr
 from swaplab.reports import report
 from swaplab.study.build import BUILD_FILE
@@ -41,7 +41,7 @@ def run(config: MeasureConfig) -> Path:
     """Run FR vulnerability and detection on the build; return the report page."""
     study = load_build(config.build)
     genuine = tuple(Path(p) for p in study["genuine"])
-    attacks = tuple(f"{tier}={m}" for tier, manifests in sorted(study["fakes"].items()) for m in manifests)
+    attacks = {tier: tuple(Path(m) for m in manifests) for tier, manifests in sorted(study["fakes"].items())}
     fr.run(fr.FRConfig(genuine=genuine, out=Path(config.build) / "fr", attacks=attacks, backends=config.backends,
                        bootstrap=config.bootstrap, seed=config.seed, device=config.device))
     for name in config.detectors:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from swaplab.errors import SwaplabError
+from swaplab.core.errors import SwaplabError
 
 TEMPLATE_NAME = "five-point-112-v1"
 # Unit-square positions of: left eye, right eye, nose tip, left mouth corner, right mouth corner.

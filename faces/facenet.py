@@ -22,10 +22,10 @@ import cv2
 import numpy as np
 import torch
 
-from swaplab.device import resolve_device
-from swaplab.errors import SwaplabError
-from swaplab.evaluate.backends import FR_BACKENDS, AlignedFace, l2_normalise
-from swaplab.generate import align
+from swaplab.core.device import resolve_device
+from swaplab.core.errors import SwaplabError
+from swaplab.faces.backends import FR_BACKENDS, AlignedFace, l2_normalise
+from swaplab.faces import align
 
 INPUT_SIZE = 160
 MARGIN = 32  # pixels at 160 px
@@ -117,7 +117,7 @@ class FaceNetTorch(_FaceNetInput):
 
     def _network(self) -> torch.nn.Module:
         if self._model is None:
-            from swaplab.evaluate.facenet_torch import load_inception_resnet_v1
+            from swaplab.faces.facenet_torch import load_inception_resnet_v1
 
             self._model = load_inception_resnet_v1().to(self.device)
         return self._model

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from swaplab.generate.detector import Detection, iou
+from swaplab.faces.detector import Detection, iou
 
 LINK_IOU = 0.3
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from swaplab.datasets.manifest import FaceRecord, check_relative_path, faces_only, read_manifest
-from swaplab.evaluate.backends import AlignedFace, FRBackend
-from swaplab.media import read_image
-from swaplab.progress import track
+from swaplab.faces.backends import AlignedFace, FRBackend
+from swaplab.core.media import read_image
+from swaplab.core.progress import track
 
 
 def manifest_faces(manifest: Path, step: int = 1) -> list[tuple[FaceRecord, Path]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from swaplab.errors import SwaplabError
+from swaplab.core.errors import SwaplabError
 
 
 def read_pairs(path: Path, identities: set[str]) -> list[tuple[str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from swaplab.errors import SwaplabError
+from swaplab.core.errors import SwaplabError
 
 
 def resolve_device(name: str = "auto") -> torch.device:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import typer
 
-from swaplab.cli_support import friendly_errors, new_app
-from swaplab.config import build_config
+from swaplab.core.cli_support import friendly_errors, new_app
+from swaplab.core.config import build_config
 from swaplab.study import build, measure
 
 app = new_app("The study: build a tiered deepfake set from indexed videos, then measure it.")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 
-from swaplab.errors import SwaplabError
+from swaplab.core.errors import SwaplabError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,3 +38,17 @@ def new_app(help_text: str) -> typer.Typer:
     """A sub-application with the project's settings."""
     return typer.Typer(help=help_text, no_args_is_help=True, pretty_exceptions_enable=False,
                        add_completion=False)
+
+
+def parse_tiers(entries: list[str] | tuple[str, ...]) -> dict[str, tuple[Path, ...]]:
+    """``TIER=MANIFEST`` command-line entries -> {tier: manifests}, in the order given.
+
+    The only place this text form is parsed: configs carry the mapping.
+    """
+    tiers: dict[str, list[Path]] = {}
+    for entry in entries:
+        tier, sep, path = entry.partition("=")
+        if not sep or not tier or not path:
+            raise SwaplabError(f"fake set {entry!r}: write it as TIER=MANIFEST, e.g. hq=fakes/faces.csv")
+        tiers.setdefault(tier, []).append(Path(path))
+    return {tier: tuple(paths) for tier, paths in tiers.items()}

@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from swaplab.config import save_config
+from swaplab.core.config import save_config
 from swaplab.datasets import sample
 from swaplab.datasets.layouts import index_dataset
 from swaplab.datasets.video_index import write_index
-from swaplab.fileio import require_writable_dir
+from swaplab.core.fileio import require_writable_dir
 from swaplab.study import build, measure
 
 FIXED_MINUTES = 5.0  # sample, extraction, swaps, quality, FR, detectors and report, measured on 2 cores

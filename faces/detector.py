@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.nn.functional import interpolate
 
-from swaplab.device import resolve_device
+from swaplab.core.device import resolve_device
 
 
 @dataclass(frozen=True)

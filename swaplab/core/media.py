@@ -15,8 +15,8 @@ import av
 import cv2
 import numpy as np
 
-from swaplab.errors import SwaplabError
-from swaplab.fileio import atomic_path, require_input_file
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import atomic_path, require_input_file
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"})
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})

@@ -18,16 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from swaplab.config import save_config
+from swaplab.core.config import save_config
 from swaplab.datasets.manifest import (NAN_BOX, NAN_LANDMARKS, NAN_MATRIX, FaceRecord,
                                        write_manifest)
-from swaplab.errors import SwaplabError
-from swaplab.fileio import require_input_file, require_writable_dir, sha256_of
-from swaplab.generate import align
-from swaplab.generate.detector import Detection, FaceDetector, iou
-from swaplab.generate.tracks import LINK_IOU, Track, choose_track, link_tracks, smooth_landmarks
-from swaplab.media import MediaInfo, iter_frames, probe, write_image
-from swaplab.progress import track as progress
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import require_input_file, require_writable_dir, sha256_of
+from swaplab.faces import align
+from swaplab.faces.detector import Detection, FaceDetector, iou
+from swaplab.faces.tracks import LINK_IOU, Track, choose_track, link_tracks, smooth_landmarks
+from swaplab.core.media import MediaInfo, iter_frames, probe, write_image
+from swaplab.core.progress import track as progress
 
 MANIFEST_NAME = "faces.csv"
 
@@ -111,7 +111,7 @@ class Extractor:
     def _detect_batch(self, batch: list, crops: dict) -> list[tuple[int, list[Detection]]]:
         found = self.detector.detect(np.stack([frame.image for frame in batch]))
         if self.reference is not None:
-            from swaplab.evaluate.facenet import facenet_crop
+            from swaplab.faces.facenet import facenet_crop
 
             for frame, detections in zip(batch, found, strict=True):
                 for det in detections:
@@ -203,14 +203,14 @@ def _video_id(path: Path) -> str:
 
 
 def _facenet():
-    from swaplab.evaluate.backends import FR_BACKENDS
+    from swaplab.faces.backends import FR_BACKENDS
 
     return FR_BACKENDS.get("facenet")
 
 
 def _reference_embedding(image_path: Path, detector: FaceDetector) -> np.ndarray:
-    from swaplab.evaluate.facenet import facenet_crop
-    from swaplab.media import read_image
+    from swaplab.faces.facenet import facenet_crop
+    from swaplab.core.media import read_image
 
     image = read_image(image_path)
     faces = detector.detect(image[None])[0]

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import swaplab
-from swaplab.errors import SwaplabError
-from swaplab.fileio import write_json_atomic
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import write_json_atomic
 
 C = TypeVar("C")
 
@@ -22,8 +22,12 @@ def _coerce(kind: Any, value: Any) -> Any:
     if kind is Path or kind == (Path | None):
         return Path(value)
     origin = typing.get_origin(kind)
-    if origin is tuple and isinstance(value, list):
-        return tuple(value)
+    if origin is tuple and isinstance(value, list | tuple):
+        item = typing.get_args(kind)[0] if typing.get_args(kind) else None
+        return tuple(Path(v) if item is Path else v for v in value)
+    if origin is dict and isinstance(value, dict):
+        inner = typing.get_args(kind)[1]
+        return {str(key): _coerce(inner, val) for key, val in value.items()}
     return value
 
 

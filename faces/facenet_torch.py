@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from swaplab.evaluate.graphdef import constants
+from swaplab.faces.graphdef import constants
 
 _PREFIX = "InceptionResnetV1/"
 # The network's top-level scopes, in the order they run.
@@ -75,7 +75,7 @@ def load_inception_resnet_v1() -> nn.Module:
     """InceptionResnetV1 (VGGFace2, 512-d) with the shipped graph's weights, in eval mode, on CPU."""
     from facenet_pytorch import InceptionResnetV1
 
-    from swaplab.evaluate.facenet import graph_path
+    from swaplab.faces.facenet import graph_path
 
     consts = constants(graph_path())
     model = InceptionResnetV1(pretrained=None, classify=False).eval()

@@ -20,14 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from swaplab.config import save_config
+from swaplab.core.config import save_config
 from swaplab.datasets.manifest import read_manifest, write_manifest
 from swaplab.datasets.video_index import VideoRecord, read_index
-from swaplab.errors import SwaplabError
-from swaplab.fileio import require_writable_dir, write_json_atomic
-from swaplab.generate import extract, swap
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import require_writable_dir, write_json_atomic
+from swaplab.faces import extract
+from swaplab.generate import swap
 from swaplab.generate.pipeline import swap_measured, train_or_resume
-from swaplab.progress import make_progress
+from swaplab.core.progress import make_progress
 from swaplab.study.pairs import lookalike_pairs, read_pairs
 
 BUILD_FILE = "study.json"
@@ -96,8 +97,8 @@ def extract_all(videos: dict[str, list[Path]], out: Path, device: str) -> dict[s
 
 def templates(manifests: dict[str, list[Path]], device: str) -> dict[str, np.ndarray]:
     """FaceNet template (mean embedding of every 5th face of the training video) per identity."""
-    from swaplab.evaluate.backends import FR_BACKENDS, mean_template
-    from swaplab.evaluate.embed import embed_records, manifest_faces
+    from swaplab.faces.backends import FR_BACKENDS, mean_template
+    from swaplab.faces.embed import embed_records, manifest_faces
 
     backend = FR_BACKENDS.get("facenet", device=device)
     return {identity: mean_template(embed_records(backend, manifest_faces(paths[0], step=5)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from swaplab.errors import SwaplabError
+from swaplab.core.errors import SwaplabError
 
 T = TypeVar("T")
 

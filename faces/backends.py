@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from swaplab.datasets.manifest import FaceRecord
-from swaplab.registry import Registry
+from swaplab.core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class AlignedFace:
     """An aligned crop and what is needed to re-cut it.
 
     ``crop`` (S, S, 3) uint8 RGB; ``matrix`` (2, 3) frame->crop; ``bbox`` (4,)
-    the detector box in frame pixels; ``face_type`` as in :mod:`swaplab.generate.align`.
+    the detector box in frame pixels; ``face_type`` as in :mod:`swaplab.faces.align`.
     """
 
     crop: np.ndarray

@@ -1,0 +1,122 @@
+"""Dense landmarks: MediaPipe Face Mesh (478 points with iris), shipped inside the mediapipe 0.10.14 wheel.
+
+The mesh runs on an aligned face crop (one face at a time, so it serves frames with many faces) and
+its points are mapped back into frame pixels through the crop's 2x3 alignment matrix. Nothing is
+downloaded: ``face_landmark_with_attention.tflite`` and BlazeFace ship in the wheel.
+
+Licence: MediaPipe and its Face Mesh model are Apache-2.0 (model card: "Face Mesh V2").
+
+Useful index sets (MediaPipe's canonical mesh topology) are given below: the face oval for masks,
+and the inner and outer lips for mouth features.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import version
+
+import numpy as np
+
+from swaplab.core.errors import SwaplabError
+
+N_POINTS = 478
+# MediaPipe's canonical face-oval contour, in order around the face.
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148,
+             176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+LIPS_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146)
+LIPS_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
+LEFT_EYE = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+# Upper and lower inner lip midpoints, and the mouth corners.
+LIP_UPPER_INNER, LIP_LOWER_INNER, MOUTH_LEFT, MOUTH_RIGHT = 13, 14, 291, 61
+LIP_UPPER_OUTER, LIP_LOWER_OUTER = 0, 17
+
+
+class FaceMesh:
+    """478-point Face Mesh on aligned crops.
+
+    Parameters
+    ----------
+    min_confidence : float
+        MediaPipe's detection and presence threshold; below it a crop gets no mesh.
+
+    Examples
+    --------
+    >>> mesh = FaceMesh()                                   # doctest: +SKIP
+    >>> points = mesh.crop_landmarks(crop)                  # (478, 3) in crop pixels, or None
+    >>> frame_points = to_frame(points, matrix)             # (478, 2) in frame pixels
+    """
+
+    def __init__(self, *, min_confidence: float = 0.5) -> None:
+        self.min_confidence = min_confidence
+        self._mesh = None
+
+    def describe(self) -> str:
+        """Model name and version, for manifests."""
+        return f"mediapipe-face-mesh(mediapipe {version('mediapipe')}, 478 points, refine_landmarks)"
+
+    def _load(self):
+        if self._mesh is None:
+            os.environ.setdefault("GLOG_minloglevel", "2")
+            try:
+                from mediapipe.python.solutions import face_mesh
+            except ImportError as err:  # pragma: no cover - the Makefile installs it
+                raise SwaplabError(f"dense landmarks need mediapipe==0.10.14 ({err})") from None
+            self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+                                            min_detection_confidence=self.min_confidence)
+        return self._mesh
+
+    def crop_landmarks(self, crop: np.ndarray) -> np.ndarray | None:
+        """Dense landmarks of the face in an aligned crop.
+
+        Parameters
+        ----------
+        crop : ndarray (S, S, 3) uint8 RGB
+
+        Returns
+        -------
+        ndarray (478, 3) float32 or None
+            x, y in crop pixels, z (relative depth) in the same pixel scale; None when no face is found.
+        """
+        found = self._load().process(np.ascontiguousarray(crop))
+        if not found.multi_face_landmarks:
+            return None
+        height, width = crop.shape[:2]
+        points = np.array([(p.x, p.y, p.z) for p in found.multi_face_landmarks[0].landmark], dtype=np.float32)
+        return points * np.array([width, height, width], dtype=np.float32)
+
+    def close(self) -> None:
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
+
+
+def to_frame(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Map crop-pixel points (N, 2+) back to frame pixels through the frame->crop matrix (2, 3): (N, 2)."""
+    full = np.vstack([np.asarray(matrix, np.float64), [0.0, 0.0, 1.0]])
+    inverse = np.linalg.inv(full)[:2]
+    xy = np.asarray(points, np.float64)[:, :2]
+    return xy @ inverse[:, :2].T + inverse[:, 2]
+
+
+def mouth_openings(points: np.ndarray) -> np.ndarray:
+    """Mouth shape of one face, normalised by the inter-ocular distance.
+
+    Parameters
+    ----------
+    points : ndarray (478, 2+)
+
+    Returns
+    -------
+    ndarray (4,)
+        inner-lip gap, outer-lip gap, mouth width, inner-lip area (area / IOD^2).
+    """
+    xy = np.asarray(points, np.float64)[:, :2]
+    iod = np.linalg.norm(xy[list(LEFT_EYE)].mean(axis=0) - xy[list(RIGHT_EYE)].mean(axis=0))
+    iod = max(iod, 1e-6)
+    inner = np.linalg.norm(xy[LIP_UPPER_INNER] - xy[LIP_LOWER_INNER]) / iod
+    outer = np.linalg.norm(xy[LIP_UPPER_OUTER] - xy[LIP_LOWER_OUTER]) / iod
+    width = np.linalg.norm(xy[MOUTH_LEFT] - xy[MOUTH_RIGHT]) / iod
+    ring = xy[list(LIPS_INNER)]
+    area = 0.5 * abs(np.dot(ring[:, 0], np.roll(ring[:, 1], 1)) - np.dot(ring[:, 1], np.roll(ring[:, 0], 1)))
+    return np.array([inner, outer, width, area / iod**2])
