@@ -53,3 +53,22 @@ bench: $(STAMP)
 
 clean:
 	rm -rf demo_out bench_out build dist *.egg-info
+
+# The study on real people (README: "The real study"): index DATA (one video per person) in
+# 4 s segments (enrolment / generator training / probes), build lq and hq deepfakes of look-alike
+# pairs, then FR vulnerability, detectors and the report. Resumable: run it again to go on.
+DATA ?= ../shared/media/talking
+STUDY_OUT ?= study_out
+STUDY_SEGMENT ?= 4
+STUDY_MINUTES ?= 2.5
+STUDY_PROBES ?= 1
+STUDY_TIERS ?= --tier lq --tier hq
+STUDY_BUILD_ARGS ?=
+STUDY_RUN_ARGS ?=
+.PHONY: study
+study: $(STAMP)
+	mkdir -p $(STUDY_OUT)
+	$(BIN)/swaplab datasets index $(DATA) --layout folder --segment-seconds $(STUDY_SEGMENT) --out $(STUDY_OUT)/index.csv
+	$(BIN)/swaplab study build $(STUDY_OUT)/index.csv --out $(STUDY_OUT) $(STUDY_TIERS) \
+	  --minutes $(STUDY_MINUTES) --max-probes $(STUDY_PROBES) $(STUDY_BUILD_ARGS)
+	$(BIN)/swaplab study run $(STUDY_OUT) $(STUDY_RUN_ARGS)

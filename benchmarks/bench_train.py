@@ -81,7 +81,7 @@ def main() -> None:
         train(TrainConfig(src=faces["astronaut"], dst=faces["grace_hopper"], out=model, preset="lq", iterations=20))
     start = time.perf_counter()
     video = swap.run(swap.SwapConfig(model=model, dst=clips / "grace_hopper" / "grace_hopper_00.mp4",
-                                     out=work / "swap"))
+                                     out=work / "swap")).video
     elapsed = time.perf_counter() - start
     from swaplab.core.media import probe
 

@@ -1,6 +1,7 @@
 """Dataset layouts: turn a folder tree into a video index (one row per video).
 
-folder         ROOT/<identity>/<video files>, or image files (the folder is then one item)
+folder         ROOT/<identity>/<video files>, or image files (the folder is then one item); video files
+               directly in ROOT are one person each, named by the file (e.g. one long video per person)
 vidtimit       ROOT/<subject>/video/<sentence>/<frames 001, 002, ...> and ROOT/<subject>/audio/<sentence>.wav
 deepfaketimit  ROOT/{lower_quality,higher_quality}/<identity>/<sentence>-video-<filmed>.avi; the folder
                names the face swapped in (claimed identity), the file the person filmed; tiers lq, hq
@@ -9,18 +10,25 @@ faceforensics  ROOT/original_sequences/<source>/<compression>/videos/<id>.mp4 an
                (the target's video carries the source's face); splits from ROOT/splits/{train,val,test}.json
 celebdf        ROOT/Celeb-real/id<a>_<n>.mp4, ROOT/YouTube-real/<n>.mp4, ROOT/Celeb-synthesis/id<t>_id<s>_<n>.mp4
                (target t's video with source s's face); ROOT/List_of_testing_videos.txt marks the test split
+
+``segment_records`` cuts the real videos of an index into segments of a few seconds and gives each
+person's segments a role: the first is enrolment, about half of the rest train the generator, the
+others are probes (genuine probes, and the videos that are swapped). Roles never share a frame.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from swaplab.datasets.video_index import VideoRecord
 from swaplab.core.errors import SwaplabError
-from swaplab.core.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from swaplab.core.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, probe
 from swaplab.core.registry import Registry
 
 LAYOUTS: Registry[list[VideoRecord]] = Registry("dataset layout")  # name -> index(root=...) rows
@@ -42,14 +50,15 @@ def _subfolders(root: Path) -> list[Path]:
 
 @LAYOUTS.register("folder")
 def index_folder(*, root: Path) -> list[VideoRecord]:
-    records = []
+    records = [VideoRecord(str(v.relative_to(root)), v.stem) for v in _videos(root)]
     for person in _subfolders(root):
         videos = _videos(person)
         records += [VideoRecord(str(v.relative_to(root)), person.name) for v in videos]
         if not videos and any(p.suffix.lower() in IMAGE_SUFFIXES for p in person.iterdir()):
             records.append(VideoRecord(str(person.relative_to(root)), person.name))
     if not records:
-        raise SwaplabError(f"{root}: the folder layout expects ROOT/<identity>/<videos or images>; found none")
+        raise SwaplabError(f"{root}: the folder layout expects ROOT/<identity>/<videos or images> or ROOT/<videos>; "
+                           "found none")
     return records
 
 
@@ -170,3 +179,66 @@ def index_dataset(root: Path, layout: str) -> list[VideoRecord]:
     if not root.is_dir():
         raise SwaplabError(f"{root}: no such dataset folder")
     return LAYOUTS.get(layout, root=root)
+
+
+MIN_SEGMENTS = 3  # enrolment, generator training, probe
+MIN_SEGMENT_SECONDS = 0.5
+
+
+def segment_bounds(duration: float, seconds: float) -> list[tuple[float, float]]:
+    """[start, end) of consecutive segments of ``seconds`` (the last one takes the remainder);
+    a video shorter than three segments is cut into three equal parts.
+
+    >>> segment_bounds(10.0, 3.0)
+    [(0.0, 3.0), (3.0, 6.0), (6.0, 10.0)]
+    """
+    count = max(MIN_SEGMENTS, math.floor(duration / seconds))
+    length = seconds if count * seconds <= duration else duration / count
+    bounds = [(round(k * length, 6), round((k + 1) * length, 6)) for k in range(count)]
+    bounds[-1] = (bounds[-1][0], round(duration, 6))
+    return bounds
+
+
+def role_of(position: int, count: int) -> str:
+    """Role of a person's ``position``-th segment of ``count``: first enrol, then about half of
+    the rest train (at least one), the others probe (at least one)."""
+    if position == 0:
+        return "enrol"
+    return "train" if position <= math.ceil((count - 1) / 2) else "probe"
+
+
+def assign_roles(records: list[VideoRecord]) -> list[VideoRecord]:
+    """Give each person's real rows (in index order) their role; fakes and others keep theirs."""
+    mine: dict[str, list[int]] = defaultdict(list)
+    for number, record in enumerate(records):
+        if record.label == "real":
+            mine[record.identity].append(number)
+    out = list(records)
+    for identity, numbers in mine.items():
+        if len(numbers) < MIN_SEGMENTS:
+            raise SwaplabError(f"{identity}: {len(numbers)} real video(s) or segments; enrolment, generator training "
+                               f"and probes need {MIN_SEGMENTS} (index with --segment-seconds)")
+        for position, number in enumerate(numbers):
+            out[number] = replace(records[number], role=role_of(position, len(numbers)))
+    return out
+
+
+def segment_records(records: list[VideoRecord], root: Path, seconds: float) -> list[VideoRecord]:
+    """Cut every real video into segments of about ``seconds`` and assign roles (enrol/train/probe).
+
+    Fake rows (third-party deepfakes) stay whole videos without a role.
+    """
+    if seconds < MIN_SEGMENT_SECONDS:
+        raise SwaplabError(f"--segment-seconds {seconds}: segments need at least {MIN_SEGMENT_SECONDS} s")
+    cut = []
+    for record in records:
+        if record.label != "real":
+            cut.append(record)
+            continue
+        duration = probe(Path(root) / record.path).duration
+        bounds = segment_bounds(duration, seconds)
+        if bounds[0][1] < MIN_SEGMENT_SECONDS:
+            raise SwaplabError(f"{Path(root) / record.path}: {duration:.1f} s is too short for "
+                               f"{MIN_SEGMENTS} segments of {MIN_SEGMENT_SECONDS} s")
+        cut += [replace(record, segment=f"s{k:02d}", start=a, end=b) for k, (a, b) in enumerate(bounds)]
+    return assign_roles(cut)

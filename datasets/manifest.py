@@ -1,9 +1,17 @@
 """The face manifest: one row per face crop (or per frame without a face).
 
 The only place that reads or writes manifests. A manifest is a CSV file whose
-first line names the format and its version, then a header row, then one row
-per frame of each processed video. Paths inside are relative to the
-manifest's folder and may not leave it.
+first line names the format and its version, then a header row, then rows in
+frame order for each processed video: one row per kept face (several when a
+frame holds several kept faces, told apart by ``face_index``), or one row with
+``has_face = 0`` for a frame where no face was kept. Paths inside are relative
+to the manifest's folder and may not leave it.
+
+``extract`` writes two manifests (names in :mod:`swaplab.datasets.outputs`):
+the face set (only the kept faces; with the default single-identity rules at
+most one row per frame, so row ``i`` of a one-video manifest is frame ``i``)
+and the all-faces manifest (every face found in every frame, kept or not,
+which ``generate select`` re-selects from without detecting again).
 
 Columns
 -------
@@ -25,11 +33,27 @@ frame_width/height  source frame size, to paste the face back
 detector         face detector and its settings
 det_score        detector confidence for this face (1.0 = certain)
 landmark_source  detected / tracked / smoothed
-selection        the rule that chose this face: single-face / identity-ref / largest-track
+selection        the rule that kept this face: largest-cluster (the identity cluster with the most
+                 faces) / identity-ref (matches an --identity-ref image) / all (--faces all) /
+                 user-keep (kept by `generate select`) / none (in the all-faces manifest: not kept);
+                 version 1-2 files also hold single-face / largest-track
 label            real / fake
 generator_run    for fakes, the id of the generator run; empty for real faces
 source_identity  the person filmed in the source video: for a real face its identity, for a
                  fake the dst person whose video received the face (scene and head are theirs)
+face_index       which face of the frame this is, 0-based, older tracks first (numbered over
+                 every face of the frame, kept or not); 0 on rows without a face
+track_id         the face track (one face followed through consecutive frames of one shot, never
+                 across a cut or a change of identity); unique over one extract run; -1 = none
+shot_id          the shot (between two scene cuts) of the source, 0-based; -1 = unknown
+cluster_id       the identity cluster of the track (tracks of all inputs of one run clustered by
+                 FaceNet embedding; 0 = the cluster with the most faces); -1 = none
+mesh_path        the dense-landmark sidecar (.npy, float32 (N, 478, 2), Face Mesh points in frame
+                 pixels, NaN where the mesh found no face), relative to the manifest; empty = none
+mesh_index       this face's row in ``mesh_path``; -1 = none
+
+Columns added after version 1 are optional when reading an older file: they
+take the defaults above (``source_identity`` = ``identity``).
 """
 
 from __future__ import annotations
@@ -49,7 +73,9 @@ from swaplab.core.fileio import atomic_path
 FORMAT_NAME = "swaplab-face-manifest"
 # 1 - first format: provenance, bbox, 5 landmarks, 2x3 alignment, label, generator run.
 # 2 - add source_identity: the person filmed in the source video (a fake's dst).
-FORMAT_VERSION = 2
+# 3 - every face of a frame: add face_index, track_id, shot_id, cluster_id and the dense-landmark
+#     sidecar reference mesh_path + mesh_index; new selection rules (largest-cluster, all, user-keep).
+FORMAT_VERSION = 3
 
 LABELS = ("real", "fake")
 _BBOX = ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1")
@@ -88,6 +114,12 @@ class FaceRecord:
     label: str = "real"
     generator_run: str = ""
     source_identity: str = ""
+    face_index: int = 0
+    track_id: int = -1
+    shot_id: int = -1
+    cluster_id: int = -1
+    mesh_path: str = ""
+    mesh_index: int = -1
 
     def __post_init__(self) -> None:
         if not self.source_identity:
@@ -116,8 +148,11 @@ _SCALAR_FIELDS = [f.name for f in dataclasses.fields(FaceRecord) if f.name not i
 COLUMNS = (
     _SCALAR_FIELDS[:8] + list(_BBOX) + list(_LANDMARKS) + list(_MATRIX) + _SCALAR_FIELDS[8:]
 )
-_INT_FIELDS = {"frame_index", "crop_size", "frame_width", "frame_height"}
+_INT_FIELDS = {"frame_index", "crop_size", "frame_width", "frame_height", "face_index", "track_id", "shot_id",
+               "cluster_id", "mesh_index"}
 _ADDED_IN_V2 = {"source_identity"}  # absent from version-1 files; read as the identity
+_ADDED_IN_V3 = {"face_index", "track_id", "shot_id", "cluster_id", "mesh_path", "mesh_index"}
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(FaceRecord) if f.name in _ADDED_IN_V2 | _ADDED_IN_V3}
 _FLOAT_FIELDS = {"timestamp", "det_score"}
 
 
@@ -151,8 +186,9 @@ def write_manifest(records: Iterable[FaceRecord], target: Path) -> Path:
     target = Path(target)
     records = list(records)
     for record in records:
-        if record.crop_path:
-            check_relative_path(record.crop_path, target)
+        for relative in (record.crop_path, record.mesh_path):
+            if relative:
+                check_relative_path(relative, target)
     with atomic_path(target) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             handle.write(_header_line())
@@ -188,7 +224,7 @@ def read_manifest(path: Path) -> list[FaceRecord]:
     with open(path, newline="", encoding="utf-8") as handle:
         _check_header(path, handle.readline())
         reader = csv.DictReader(handle)
-        missing = sorted(set(COLUMNS) - set(reader.fieldnames or ()) - _ADDED_IN_V2)
+        missing = sorted(set(COLUMNS) - set(reader.fieldnames or ()) - _ADDED_IN_V2 - _ADDED_IN_V3)
         if missing:
             raise SwaplabError(f"{path}: broken manifest, missing columns {missing}")
         # +1: the format line was read before the csv reader started counting
@@ -212,7 +248,8 @@ def _check_header(path: Path, line: str) -> None:
 
 def _from_row(path: Path, line: int, row: dict[str, str]) -> FaceRecord:
     try:
-        values: dict[str, object] = {name: _parse(name, row.get(name) or "") for name in _SCALAR_FIELDS}
+        values: dict[str, object] = {name: _DEFAULTS[name] if row.get(name) is None else _parse(name, row[name])
+                                     for name in _SCALAR_FIELDS}
         values["bbox"] = tuple(_float(row[name]) for name in _BBOX)
         flat = [_float(row[name]) for name in _LANDMARKS]
         values["landmarks"] = tuple(zip(flat[0::2], flat[1::2], strict=True))
@@ -221,8 +258,9 @@ def _from_row(path: Path, line: int, row: dict[str, str]) -> FaceRecord:
         record = FaceRecord(**values)  # type: ignore[arg-type]
     except (ValueError, TypeError) as err:
         raise SwaplabError(f"{path}: broken manifest row at line {line}: {err}") from None
-    if record.crop_path:
-        check_relative_path(record.crop_path, path)
+    for relative in (record.crop_path, record.mesh_path):
+        if relative:
+            check_relative_path(relative, path)
     return record
 
 
@@ -243,5 +281,23 @@ def _parse(name: str, text: str) -> object:
 
 
 def faces_only(records: Sequence[FaceRecord]) -> list[FaceRecord]:
-    """The rows that hold a face crop."""
+    """The rows that hold a face crop.
+
+    Read from a face set (``faces.csv``) these are the kept faces only: that manifest holds no
+    other faces. Read from the all-faces manifest they are every face found, kept or not; use
+    :func:`kept_only` there.
+    """
     return [record for record in records if record.has_face]
+
+
+def kept_only(records: Sequence[FaceRecord]) -> list[FaceRecord]:
+    """The face rows that a selection rule kept (``selection`` other than ``none``)."""
+    return [record for record in faces_only(records) if record.selection != "none"]
+
+
+def load_mesh(record: FaceRecord, manifest: Path) -> np.ndarray | None:
+    """The 478 dense landmarks (478, 2) float32 in frame pixels of one row, or None (no sidecar or no mesh)."""
+    if not record.mesh_path or record.mesh_index < 0:
+        return None
+    points = np.load(check_relative_path(record.mesh_path, manifest), mmap_mode="r")[record.mesh_index]
+    return None if np.isnan(points).all() else np.array(points, dtype=np.float32)

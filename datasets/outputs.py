@@ -30,6 +30,11 @@ class ExtractOutput:
         return self.folder / FACE_MANIFEST
 
     @property
+    def all_faces(self) -> Path:
+        """Every face found (kept or not), the manifest ``generate select`` re-selects from."""
+        return self.folder / "all_faces.csv"
+
+    @property
     def config(self) -> Path:
         return self.folder / "extract_config.json"
 
@@ -50,6 +55,14 @@ class ExtractOutput:
     @property
     def cluster_index(self) -> Path:
         return self.clusters / "clusters.csv"
+
+    def mesh(self, video_id: str) -> Path:
+        """The dense-landmark sidecar of one input (float32 (N, 478, 2))."""
+        return self.landmarks / f"{video_id}.npy"
+
+    def sheet(self, cluster_id: int) -> Path:
+        """The contact sheet (PNG) of one identity cluster."""
+        return self.clusters / f"cluster_{cluster_id:03d}.png"
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,14 @@ class TrainOutput:
     @property
     def config(self) -> Path:
         return self.folder / "train_config.json"
+
+    def mesh_landmarks(self, side: str, key: str) -> Path:
+        """Cached Face Mesh landmarks of one side's training crops (``key`` names the face set)."""
+        return self.folder / f"mesh_{side}_{key}.npy"
+
+    def snapshot(self, iteration: int) -> Path:
+        """A copy of the checkpoint kept at ``iteration`` (benchmarks keep curves of them)."""
+        return self.folder / "snapshots" / f"model_{iteration:07d}.pt"
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,38 @@ class SwapOutput:
     @property
     def config(self) -> Path:
         return self.folder / "swap_config.json"
+
+    def mask(self, frame_index: int) -> Path:
+        """The blend mask of one frame (frame size, 8-bit)."""
+        return self.masks / f"{frame_index:06d}.png"
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """``swaplab generate run``: src and dst faces, the model, the swap, the config."""
+
+    folder: Path
+    dst_stem: str
+
+    @property
+    def src_faces(self) -> ExtractOutput:
+        return ExtractOutput(self.folder / "src_faces")
+
+    @property
+    def dst_faces(self) -> ExtractOutput:
+        return ExtractOutput(self.folder / "dst_faces")
+
+    @property
+    def model(self) -> TrainOutput:
+        return TrainOutput(self.folder / "model")
+
+    @property
+    def swap(self) -> SwapOutput:
+        return SwapOutput(self.folder / "swap", self.dst_stem)
+
+    @property
+    def config(self) -> Path:
+        return self.folder / "run_config.json"
 
 
 @dataclass(frozen=True)
@@ -168,3 +221,83 @@ class DetectOutput:
     @property
     def config(self) -> Path:
         return self.folder / "detect_config.json"
+
+
+@dataclass(frozen=True)
+class StudyOutput:
+    """``swaplab study build`` and ``study run``: one build folder.
+
+    ``faces/<identity>/<video>/`` whole source videos extracted once; beside them
+    ``faces/<identity>/<segment>.faces.csv`` (enrolment) and ``faces/<identity>/train.faces.csv``
+    (generator training): the rows of the segments' time ranges;
+    ``probes/<identity>/<segment>.mp4`` probe segments cut once (the swap's input);
+    ``real/<identity>/<segment>.mp4`` the same cut re-encoded through the composite writer, and its faces;
+    ``fakes/<tier>/<src>__<dst>/`` one model and its swaps; ``crossdata/`` third-party test faces and scores.
+    """
+
+    folder: Path
+
+    @property
+    def record(self) -> Path:
+        """``study.json``: the typed description of the build (``swaplab.study.record``)."""
+        return self.folder / "study.json"
+
+    @property
+    def build_config(self) -> Path:
+        return self.folder / "study_build_config.json"
+
+    @property
+    def run_config(self) -> Path:
+        return self.folder / "study_run_config.json"
+
+    def source_faces(self, identity: str, video_stem: str) -> ExtractOutput:
+        return ExtractOutput(self.folder / "faces" / identity / video_stem)
+
+    def segment_manifest(self, identity: str, name: str) -> Path:
+        """Faces of one or more segments, in a manifest above the source videos' crops."""
+        return self.folder / "faces" / identity / f"{name}.{FACE_MANIFEST}"
+
+    def probe_cut(self, identity: str, name: str) -> Path:
+        return self.folder / "probes" / identity / f"{name}.mp4"
+
+    def real_probe(self, identity: str, name: str) -> Path:
+        return self.folder / "real" / identity / f"{name}.mp4"
+
+    def real_probe_faces(self, identity: str, name: str) -> ExtractOutput:
+        return ExtractOutput(self.folder / "real" / identity / f"{name}_faces")
+
+    def job(self, tier: str, src: str, dst: str) -> Path:
+        return self.folder / "fakes" / tier / f"{src}__{dst}"
+
+    @property
+    def fr(self) -> FROutput:
+        return FROutput(self.folder / "fr")
+
+    def detect(self, detector: str, tier: str) -> DetectOutput:
+        return DetectOutput(self.folder / "detect" / f"{detector}-{tier}")
+
+    @property
+    def crossdata(self) -> Path:
+        """Third-party test set: ``faces/<video key>/``, ``metrics.csv``, ``metrics.json``, ``scores.csv``."""
+        return self.folder / "crossdata"
+
+    @property
+    def report(self) -> Path:
+        return self.folder / "report"
+
+
+@dataclass(frozen=True)
+class SwapJobOutput:
+    """One swap of a study job: the composite's folder and the faces extracted from the fake."""
+
+    folder: Path
+    dst_stem: str
+
+    @property
+    def swap(self) -> SwapOutput:
+        return SwapOutput(self.folder, self.dst_stem)
+
+    @property
+    def attack_faces(self) -> ExtractOutput:
+        """Faces detected anew in the composite, with the same settings as the real probes."""
+        return ExtractOutput(self.folder / "attack")

@@ -2,7 +2,8 @@
 
 Faces are RGB uint8 crops (N, S, S, 3) from face manifests; scores are
 float (N,), **higher = more likely fake**. A saved detector is a folder with
-``detector.json`` (name, format, settings) and arrays in ``weights.npz``
+``detector.json`` (name, format, settings, and the :class:`~swaplab.faces.preprocessing.Preprocessing`
+of the faces it was trained on) and arrays in ``weights.npz``
 (numpy, loaded with ``allow_pickle=False``) or ``weights.pt`` (torch,
 ``weights_only=True``): nothing unpickles arbitrary code.
 """
@@ -18,8 +19,10 @@ import numpy as np
 from swaplab.core.errors import SwaplabError
 from swaplab.core.fileio import atomic_path, write_json_atomic
 from swaplab.core.registry import Registry
+from swaplab.faces.preprocessing import Preprocessing
 
-FORMAT = 1  # 1 - detector.json + weights.npz / weights.pt
+FORMAT = 2  # 1 - detector.json + weights.npz / weights.pt
+# 2 - detector.json holds "preprocessing" (was crops.json beside it); format-1 folders still load
 
 
 class Detector(Protocol):
@@ -58,25 +61,37 @@ def check_labels(labels: np.ndarray, minimum: int = 2) -> np.ndarray:
     return labels
 
 
-def save_detector(detector: Detector, folder: Path) -> Path:
-    """Write ``detector.json`` last, so a folder without it is never taken for a detector."""
+def save_detector(detector: Detector, folder: Path, preprocessing: Preprocessing | None = None) -> Path:
+    """Write the state, then ``detector.json`` (with the training faces' ``preprocessing``) last, so a
+    folder without it is never taken for a detector."""
     folder.mkdir(parents=True, exist_ok=True)
     detector.save_state(folder)
+    preprocessing = preprocessing or Preprocessing(input_size=int(detector.input_size))
     write_json_atomic(folder / "detector.json", {"detector": detector.name, "format": FORMAT,
-                                                 "settings": detector.settings()})
+                                                 "settings": detector.settings(),
+                                                 "preprocessing": preprocessing.as_dict()})
     return folder
 
 
-def load_detector(folder: Path, expected: str | None = None) -> Detector:
-    """Rebuild a saved detector; a folder of another kind or detector is a clear error."""
+def _read_meta(folder: Path) -> dict:
     meta_path = Path(folder) / "detector.json"
     try:
-        meta = json.loads(meta_path.read_text())
+        return json.loads(meta_path.read_text())
     except FileNotFoundError:
         raise SwaplabError(f"{folder}: not a detector folder (no detector.json)") from None
     except json.JSONDecodeError:
         raise SwaplabError(f"{meta_path}: broken detector description") from None
-    if meta.get("format") != FORMAT or meta.get("detector") not in DETECTORS.names():
+
+
+def load_preprocessing(folder: Path) -> Preprocessing:
+    """The preprocessing a saved detector was trained with (format 1 folders: the defaults)."""
+    return Preprocessing.from_dict(_read_meta(folder).get("preprocessing", {}))
+
+
+def load_detector(folder: Path, expected: str | None = None) -> Detector:
+    """Rebuild a saved detector; a folder of another kind or detector is a clear error."""
+    meta = _read_meta(folder)
+    if meta.get("format") not in (1, FORMAT) or meta.get("detector") not in DETECTORS.names():
         raise SwaplabError(f"{folder}: holds an unknown detector {meta.get('detector')!r} (format {meta.get('format')})")
     if expected is not None and meta["detector"] != expected:
         raise SwaplabError(f"{folder}: holds a {meta['detector']!r} detector, not {expected!r}")

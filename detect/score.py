@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from swaplab.datasets.manifest import check_relative_path, faces_only, read_manifest
-from swaplab.detect.base import load_detector
+from swaplab.detect.base import load_detector, load_preprocessing
 from swaplab.detect.protocol import AGGREGATIONS
 from swaplab.core.errors import SwaplabError
 from swaplab.faces import extract
@@ -27,21 +26,16 @@ class ScoreConfig:
     device: str = "auto"
 
 
-def training_crops(model: Path) -> tuple[int, str]:
-    """Crop size and face type of the faces the detector was trained on (from its run config)."""
-    meta = json.loads((Path(model) / "crops.json").read_text()) if (Path(model) / "crops.json").exists() else {}
-    return int(meta.get("crop_size", 256)), str(meta.get("face_type", "whole_face"))
-
-
 def run(config: ScoreConfig) -> float:
     """Extract the video's faces, score each, aggregate; higher = more likely fake."""
     if config.aggregation not in AGGREGATIONS:
         raise SwaplabError(f"aggregation {config.aggregation!r}: choose one of {AGGREGATIONS}")
     detector = load_detector(Path(config.model))
-    crop_size, face_type = training_crops(config.model)
+    preprocessing = load_preprocessing(Path(config.model))  # the training faces' crop, from detector.json
     with tempfile.TemporaryDirectory(prefix="swaplab-score-") as work:
         manifest = extract.run(extract.ExtractConfig(inputs=(Path(config.video),), out=Path(work),
-                                                     crop_size=crop_size, face_type=face_type, device=config.device))
+                                                     crop_size=preprocessing.crop_size,
+                                                     face_type=preprocessing.face_type, device=config.device))
         records = faces_only(read_manifest(manifest))
         faces = np.stack([read_image(check_relative_path(r.crop_path, manifest)) for r in records])
     scores = detector.score(faces)

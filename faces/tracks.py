@@ -1,22 +1,49 @@
-"""Linking keyframe detections into face tracks and choosing the track to keep."""
+"""Face tracks: linking detections over time, the online multi-face tracker, and landmark smoothing.
+
+A track is one face followed through consecutive frames of one shot. :class:`FaceTracker` runs
+over a video's frames in order: full MTCNN on keyframes (every ``detect_every``-th frame, the
+first frame of a shot, and any frame where a face was lost), ONet tracking of every open track
+in between. A track ends when
+
+* a shot cut starts (tracks never cross a cut; the frames held for following a new face back
+  are cleared too),
+* ONet loses the face, or a keyframe detection no longer overlaps it,
+* the face's identity changes: on keyframes the face's FaceNet embedding is compared with the
+  track's running template (mean of its embeddings so far); a cosine distance above
+  ``split_distance`` ends the track and starts a new one (a person walking in front of another,
+  a box that slid onto a neighbour).
+"""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from swaplab.faces.detector import Detection, iou
+from swaplab.faces.detector import Detection, FaceDetector, iou
 
 LINK_IOU = 0.3
+DUPLICATE_IOU = 0.6  # two open tracks overlapping this much follow the same face: one is closed
+SPLIT_DISTANCE = 0.6  # cosine distance to the track's template that ends a track (see clusters.py)
 
 
-@dataclass
+@dataclass(eq=False)
 class Track:
-    """One face followed across keyframes: frame index -> detection."""
+    """One face followed through frames of one shot.
+
+    ``faces`` maps frame index -> detection; ``sources`` frame index -> ``detected`` / ``tracked``;
+    ``embeddings`` holds (quality, (D,) embedding) pairs of the keyframes that were embedded.
+    Compared by identity (``eq=False``): detections hold arrays.
+    """
 
     faces: dict[int, Detection] = field(default_factory=dict)
+    track_id: int = 0
+    shot_id: int = 0
+    sources: dict[int, str] = field(default_factory=dict)
+    embeddings: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    keyframes: int = 0
 
     @property
     def last(self) -> Detection:
@@ -27,9 +54,23 @@ class Track:
         """Face area summed over keyframes: size times duration."""
         return sum(face.area for face in self.faces.values())
 
+    def add(self, index: int, det: Detection, source: str) -> None:
+        self.faces[index] = det
+        self.sources[index] = source
+
+    def template(self, best: int | None = None) -> np.ndarray | None:
+        """L2-normalised mean of the embeddings (of the ``best`` highest-quality ones), or None."""
+        if not self.embeddings:
+            return None
+        chosen = sorted(self.embeddings, key=lambda item: -item[0])[:best] if best else self.embeddings
+        mean = np.mean([emb for _, emb in chosen], axis=0)
+        return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+
 
 def link_tracks(keyframes: Sequence[tuple[int, list[Detection]]], min_iou: float = LINK_IOU) -> list[Track]:
     """Greedily link each keyframe's detections to the track whose last box overlaps most.
+
+    Each track takes at most one detection per keyframe.
 
     Parameters
     ----------
@@ -38,15 +79,166 @@ def link_tracks(keyframes: Sequence[tuple[int, list[Detection]]], min_iou: float
     """
     tracks: list[Track] = []
     for index, detections in keyframes:
-        open_tracks = list(tracks)
+        open_tracks = list(range(len(tracks)))
         for det in sorted(detections, key=lambda d: -d.area):
-            best = max(open_tracks, key=lambda t: iou(t.last.box, det.box), default=None)
-            if best is not None and iou(best.last.box, det.box) >= min_iou:
-                best.faces[index] = det
+            best = max(open_tracks, key=lambda k: iou(tracks[k].last.box, det.box), default=None)
+            if best is not None and iou(tracks[best].last.box, det.box) >= min_iou:
+                tracks[best].add(index, det, "detected")
                 open_tracks.remove(best)
             else:
-                tracks.append(Track({index: det}))
+                tracks.append(Track({index: det}, track_id=len(tracks), sources={index: "detected"}))
     return tracks
+
+
+def match_boxes(tracks: Sequence[Track], detections: Sequence[Detection],
+                min_iou: float = LINK_IOU) -> list[tuple[int, int]]:
+    """Greedy one-to-one matching of open tracks to detections by IoU, best pairs first: (track k, det j)."""
+    pairs = sorted(((iou(t.last.box, d.box), k, j) for k, t in enumerate(tracks) for j, d in enumerate(detections)),
+                   key=lambda item: -item[0])
+    used_t, used_d, out = set(), set(), []
+    for overlap, k, j in pairs:
+        if overlap < min_iou:
+            break
+        if k not in used_t and j not in used_d:
+            used_t.add(k)
+            used_d.add(j)
+            out.append((k, j))
+    return out
+
+
+Embedder = Callable[[np.ndarray, Sequence[Detection]], np.ndarray]
+
+
+class FaceTracker:
+    """Online multi-face tracking over one video (see the module docstring).
+
+    Parameters
+    ----------
+    detector : FaceDetector
+    embed : callable (image (H, W, 3) uint8, detections) -> (N, D) L2-normalised embeddings, or None
+        None turns the identity check off.
+    detect_every : int
+        Full detection on every k-th frame of a shot.
+    embed_every : int
+        A continuing track's identity is checked on every k-th of its keyframes (a new track is
+        always embedded).
+    split_distance : float
+        Cosine distance to the track template above which the track ends.
+    first_id : int
+        Track ids count up from here (unique over a run of several videos).
+    """
+
+    def __init__(self, detector: FaceDetector, embed: Embedder | None, *, detect_every: int = 4,
+                 embed_every: int = 1, split_distance: float = SPLIT_DISTANCE, first_id: int = 0) -> None:
+        self.detector, self.embed = detector, embed
+        self.detect_every, self.embed_every, self.split_distance = detect_every, embed_every, split_distance
+        self.tracks: list[Track] = []
+        self.open: list[Track] = []
+        self.next_id = first_id
+        self.shot = -1
+        self.shot_start = 0
+        self.identity_splits = 0
+        self._recent: deque[tuple[int, np.ndarray]] = deque(maxlen=max(detect_every - 1, 0))
+
+    def step(self, index: int, image: np.ndarray, shot: int) -> None:
+        """Process frame ``index`` (H, W, 3) uint8 RGB of shot ``shot``; frames must come in order.
+
+        Keyframes: every ``detect_every``-th frame of a shot (its first included), and a frame
+        where ONet lost an open face. A face first found on a keyframe is followed back with ONet
+        over the frames since the previous keyframe, so no frame waits for detection.
+        """
+        if shot != self.shot:
+            self.open, self.shot, self.shot_start = [], shot, index
+            self._recent.clear()
+        keyframe = (index - self.shot_start) % self.detect_every == 0
+        if not keyframe and self.open:
+            keyframe = not self._follow(index, image)
+        if keyframe:
+            self._detect(index, image)
+        self._drop_duplicates(index)
+        if self._recent.maxlen:
+            self._recent.append((index, image))
+
+    def _follow(self, index: int, image: np.ndarray) -> bool:
+        """ONet-track every open face; False (and nothing recorded) when one is lost."""
+        found = [self.detector.track(image, track.last) for track in self.open]
+        if any(det is None for det in found):
+            return False
+        for track, det in zip(self.open, found, strict=True):
+            track.add(index, det, "tracked")
+        return True
+
+    def _detect(self, index: int, image: np.ndarray) -> None:
+        detections = self.detector.detect(image[None])[0]
+        pairs = match_boxes(self.open, detections)
+        matched = {j: self.open[k] for k, j in pairs}
+        for track in matched.values():
+            track.keyframes += 1
+        to_embed = [j for j in range(len(detections))
+                    if j not in matched or matched[j].keyframes % self.embed_every == 0]
+        embeddings = dict(zip(to_embed, self._embeddings(image, [detections[j] for j in to_embed]), strict=True))
+        still_open = []
+        for j, det in enumerate(detections):
+            emb = embeddings.get(j)
+            track = matched.get(j)
+            if track is not None and not self._same_person(track, emb):
+                self.identity_splits += 1
+                track = None
+            new = track is None
+            track = self._new_track() if new else track
+            track.add(index, det, "detected")
+            if new:
+                self._backfill(track, det)
+            if emb is not None:
+                track.embeddings.append((det.score * np.sqrt(det.area), emb))
+            still_open.append(track)
+        self.open = still_open
+
+    def _backfill(self, track: Track, det: Detection) -> None:
+        """Follow a new face back through the frames since the last keyframe, until ONet loses it."""
+        previous = det
+        for index, image in reversed(self._recent):
+            if index in track.faces or any(index in t.faces and iou(t.faces[index].box, previous.box) >= DUPLICATE_IOU
+                                           for t in self.tracks if t is not track):
+                return
+            found = self.detector.track(image, previous)
+            if found is None:
+                return
+            track.add(index, found, "tracked")
+            previous = found
+
+    def _embeddings(self, image: np.ndarray, detections: list[Detection]) -> list[np.ndarray | None]:
+        """One embedding per detection (None for each when the identity check is off)."""
+        if self.embed is None or not detections:
+            return [None] * len(detections)
+        return list(self.embed(image, detections))
+
+    def _same_person(self, track: Track, emb: np.ndarray | None) -> bool:
+        template = track.template()
+        if emb is None or template is None:
+            return True
+        return float(1.0 - emb @ template) <= self.split_distance
+
+    def _new_track(self) -> Track:
+        track = Track(track_id=self.next_id, shot_id=self.shot)
+        self.next_id += 1
+        self.tracks.append(track)
+        return track
+
+    def _drop_duplicates(self, index: int) -> None:
+        """Two open tracks on the same face: keep the older one, end the other (its face at ``index`` too)."""
+        kept: list[Track] = []
+        for track in sorted(self.open, key=lambda t: t.track_id):
+            if any(iou(track.faces[index].box, other.faces[index].box) >= DUPLICATE_IOU for other in kept):
+                del track.faces[index]
+                del track.sources[index]
+                continue
+            kept.append(track)
+        self.open = kept
+
+    def finished(self) -> list[Track]:
+        """Every track with at least one face, in order of creation."""
+        return [track for track in self.tracks if track.faces]
 
 
 def choose_track(tracks: Sequence[Track],

@@ -6,7 +6,8 @@ import typer
 
 from swaplab.core.cli_support import friendly_errors, new_app
 from swaplab.core.config import build_config
-from swaplab.faces import extract
+from swaplab.datasets.outputs import ExtractOutput
+from swaplab.faces import extract, selection
 from swaplab.generate import pipeline, swap, train
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.models import SWAP_MODELS
@@ -24,29 +25,42 @@ def extract_command(
     face_type: str = typer.Option(None, help="face, whole_face or head (default: whole_face)."),
     detect_every: int = typer.Option(None, help="Full detection every k-th frame, tracking between (default: 4)."),
     smooth: int = typer.Option(None, help="Landmark smoothing window in frames, 0 = off (default: 0)."),
-    identity_ref: Path = typer.Option(None, help="Image of the person to keep when several faces show."),
+    identity_ref: list[Path] = typer.Option(None, help="Image or folder of the person to keep (repeatable)."),
+    exclude_ref: list[Path] = typer.Option(None, help="Image or folder of a person to leave out (repeatable)."),
+    faces: str = typer.Option(None, help="Whose faces to keep: largest (the identity seen most), ref or all "
+                                           "(default: ref with --identity-ref, else largest)."),
+    ref_threshold: float = typer.Option(None, help="Cosine distance to a reference that counts as a match."),
+    cluster_threshold: float = typer.Option(None, help="Cosine distance that joins tracks into one identity."),
+    mesh: bool = typer.Option(None, "--mesh/--no-mesh", help="Store 478-point Face Mesh landmarks (default: on)."),
+    max_frames: int = typer.Option(None, help="Stop each input after this many frames (default: all)."),
     min_face_size: int = typer.Option(None, help="Smallest face in pixels (default: 40)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
 ) -> None:
-    """Detect, track, align and crop faces; write crops and a face manifest."""
+    """Detect, track, cluster, align and crop every face; write crops, manifests and contact sheets."""
     cfg = build_config(extract.ExtractConfig, config, inputs=tuple(inputs), out=out, identity=identity,
                        crop_size=crop_size, face_type=face_type, detect_every=detect_every, smooth=smooth,
-                       identity_ref=identity_ref, min_face_size=min_face_size, device=device)
-    typer.echo(f"manifest written to {extract.run(cfg)}")
+                       identity_ref=tuple(identity_ref or ()) or None, exclude_ref=tuple(exclude_ref or ()) or None,
+                       faces=faces, ref_threshold=ref_threshold, cluster_threshold=cluster_threshold, mesh=mesh,
+                       max_frames=max_frames, min_face_size=min_face_size, device=device)
+    output = extract.run_extract(cfg)
+    counts = extract.describe(output)
+    typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    typer.echo(f"contact sheets and clusters.csv in {output.clusters}")
+    typer.echo(f"manifest written to {output.manifest}")
 
 
 @app.command("train")
 @friendly_errors
 def train_command(
-    src: Path = typer.Option(..., help="Face manifest of src (the identity pasted in)."),
-    dst: Path = typer.Option(..., help="Face manifest of dst (the video that receives it)."),
+    src: list[Path] = typer.Option(..., help="Face manifest of src (the identity pasted in); repeat for more."),
+    dst: list[Path] = typer.Option(..., help="Face manifest of dst (the video that receives it); repeat for more."),
     out: Path = typer.Option(..., "--out", help="Model folder."),
     preset: str = typer.Option(None, help="lq (64 px), hq (128 px) or tiny (default: lq)."),
     arch: str = typer.Option(None, help=f"Architecture: {', '.join(SWAP_MODELS.names())} (default: the preset's)."),
     resolution: int = typer.Option(None, help="Resolution in px, a multiple of 16 (default: the preset's)."),
-    iterations: int = typer.Option(None, help="Iteration budget (default: 2000)."),
-    minutes: float = typer.Option(None, help="Time budget in minutes (default: none)."),
+    iterations: int = typer.Option(None, help="Iteration cap (default: 2000, none when --minutes is given)."),
+    minutes: float = typer.Option(None, help="Training time in minutes, resumed runs included (default: none)."),
     batch_size: int = typer.Option(None, help="Faces per side per step (default: 8)."),
     precision: str = typer.Option(None, help="auto, fp32 or bf16 (default: auto)."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
@@ -55,7 +69,7 @@ def train_command(
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
 ) -> None:
     """Train a shared-encoder / per-identity-decoder swap model (headless, resumable)."""
-    cfg = build_config(train.TrainConfig, config, src=src, dst=dst, out=out, preset=preset, arch=arch,
+    cfg = build_config(train.TrainConfig, config, src=tuple(src), dst=tuple(dst), out=out, preset=preset, arch=arch,
                        resolution=resolution, iterations=iterations, minutes=minutes, batch_size=batch_size,
                        precision=precision, seed=seed, resume=resume or None, device=device)
     typer.echo(f"checkpoint written to {train.run(cfg)}")
@@ -67,39 +81,55 @@ def swap_command(
     model: Path = typer.Option(..., help="Model folder from `generate train`."),
     dst: Path = typer.Option(..., help="The video that receives src's face."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
+    dst_faces: Path = typer.Option(None, help="dst's face manifest from `generate extract` (default: extract here)."),
+    dst_ref: Path = typer.Option(None, help="Image of the person to replace when dst shows several (extracting here)."),
     colour: str = typer.Option(None, help=f"Colour transfer: {', '.join(COLOUR_TRANSFERS.names())} (default: rct)."),
     blend: str = typer.Option(None, help="alpha or poisson (default: alpha)."),
-    mask: str = typer.Option(None, help="predicted or template (default: predicted)."),
+    mask: str = typer.Option(None, help="mesh, predicted or template (default: mesh)."),
     mask_erode: int = typer.Option(None, help="Mask erosion in px at model resolution (default: 1)."),
     mask_blur: int = typer.Option(None, help="Mask blur in px at model resolution (default: 3)."),
-    smooth: int = typer.Option(None, help="Landmark smoothing window in frames (default: 5)."),
     watermark: bool = typer.Option(False, "--watermark", help="Draw a visible SYNTHETIC mark."),
     into: str = typer.Option(None, help="src: the video gets src's face; dst: the reverse (default: src)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
 ) -> None:
     """Swap src's face into every frame of dst and composite the video with dst's audio."""
-    cfg = build_config(swap.SwapConfig, config, model=model, dst=dst, out=out, colour=colour, blend=blend,
-                       mask=mask, mask_erode=mask_erode, mask_blur=mask_blur, smooth=smooth,
+    cfg = build_config(swap.SwapConfig, config, model=model, dst=dst, out=out, dst_faces=dst_faces, dst_ref=dst_ref,
+                       colour=colour, blend=blend, mask=mask, mask_erode=mask_erode, mask_blur=mask_blur,
                        watermark=watermark or None, into=into, device=device)
-    typer.echo(f"swapped video written to {swap.run(cfg)}")
+    typer.echo(f"swapped video written to {swap.run(cfg).video}")
 
 
 @app.command("run")
 @friendly_errors
 def run_command(
-    src: Path = typer.Option(..., help="Video of src (the identity pasted in)."),
-    dst: Path = typer.Option(..., help="Video of dst (receives src's face)."),
+    src: list[Path] = typer.Option(..., help="Video or photo folder of src (pasted in); repeat for more."),
+    dst: list[Path] = typer.Option(..., help="Video or photo folder of dst; repeat for more. The first video "
+                                             "receives src's face."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
+    dst_ref: Path = typer.Option(None, help="Image of the dst person to replace when several people show."),
     preset: str = typer.Option(None, help="lq or hq (default: lq)."),
-    iterations: int = typer.Option(None, help="Iteration budget (default: 2000)."),
-    minutes: float = typer.Option(None, help="Training time budget in minutes."),
+    iterations: int = typer.Option(None, help="Iteration cap (default: 2000, none when --minutes is given)."),
+    minutes: float = typer.Option(None, help="Time budget of the whole run (extract, train, swap) in minutes."),
     watermark: bool = typer.Option(False, "--watermark", help="Draw a visible SYNTHETIC mark."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
 ) -> None:
     """Extract, train, swap and composite in one go; run it again to resume."""
-    cfg = build_config(pipeline.PipelineConfig, config, src=src, dst=dst, out=out, preset=preset,
-                       iterations=iterations, minutes=minutes, watermark=watermark or None, seed=seed, device=device)
-    typer.echo(f"swapped video written to {pipeline.run(cfg)}")
+    cfg = build_config(pipeline.PipelineConfig, config, src=tuple(src), dst=tuple(dst), out=out, dst_ref=dst_ref,
+                       preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None, seed=seed,
+                       device=device)
+    typer.echo(f"swapped video written to {pipeline.run(cfg).video}")
+
+
+@app.command("select")
+@friendly_errors
+def select_command(
+    folder: Path = typer.Argument(..., help="Output folder of `generate extract`."),
+    keep: list[int] = typer.Option(None, "--keep", help="Cluster id to keep (repeatable); the face set becomes these."),
+    drop: list[int] = typer.Option(None, "--drop", help="Cluster id to leave out of the face set (repeatable)."),
+) -> None:
+    """Choose whose faces form the face set, by cluster id (see clusters/clusters.csv); no detection."""
+    rows = selection.select(ExtractOutput(folder), keep=tuple(keep or ()), drop=tuple(drop or ()))
+    typer.echo(f"{sum(r.has_face for r in rows)} faces kept; manifest written to {ExtractOutput(folder).manifest}")

@@ -18,6 +18,7 @@ import numpy as np
 from swaplab.core.fileio import write_json_atomic
 from swaplab.core.media import probe, write_video
 from swaplab.core.provenance import library_versions
+from swaplab.datasets.outputs import SwapOutput
 
 SYNTHETIC_NOTE = "SYNTHETIC MEDIA: face-swapped deepfake made by swaplab for forgery research"
 
@@ -39,13 +40,14 @@ def synthetic_metadata(generator_run: str) -> dict[str, str]:
             "swaplab_generator_run": generator_run}
 
 
-def write_composite(frames: Iterable[np.ndarray], dst: Path, target: Path, provenance: Provenance) -> Path:
-    """Encode ``frames`` at dst's fps with dst's audio; write ``<stem>.provenance.json`` beside it."""
+def write_composite(frames: Iterable[np.ndarray], dst: Path, output: SwapOutput, provenance: Provenance) -> Path:
+    """Encode ``frames`` at dst's fps with dst's audio into ``output.video``; write ``output.provenance``."""
+    target = output.video
     info = probe(dst)
     write_video(frames, target, fps=info.fps, audio_from=dst, metadata=synthetic_metadata(provenance.generator_run))
     sidecar = {"synthetic": True, "note": SYNTHETIC_NOTE, "generator_run": provenance.generator_run,
                "video": target.name, "config": dataclasses.asdict(provenance.config),
                "checkpoint_sha256": provenance.checkpoint_sha256, "inputs_sha256": provenance.inputs,
                "model": provenance.model_meta, "libraries": library_versions()}
-    write_json_atomic(target.with_name(target.name.replace(".swapped.mp4", "") + ".provenance.json"), sidecar)
+    write_json_atomic(output.provenance, sidecar)
     return target

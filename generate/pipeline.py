@@ -3,77 +3,136 @@
 Each step leaves a finished output that the next run finds and skips: face
 manifests, the checkpoint (training resumes from it), the composite and
 ``quality.json``. Interrupt it and run the same command again.
+
+``--minutes`` is a promise about the whole run: extraction, training and the swap share it.
+Training gets what is left after extraction and after a reserve for swapping and measuring
+dst (estimated from dst's frame count), and no default iteration cap cuts it short.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from swaplab.core.config import save_config
+from swaplab.core.errors import SwaplabError
 from swaplab.core.fileio import require_input_file, require_writable_dir
+from swaplab.core.media import probe
+from swaplab.datasets.outputs import ExtractOutput, RunOutput, SwapOutput, TrainOutput
 from swaplab.faces import extract
 from swaplab.generate import swap, train
 from swaplab.generate.quality import write_quality
 
+# Seconds per dst frame kept back from a time budget for swapping and measuring the swap
+# (mesh mask, model, paste, encode, FaceNet, MTCNN pose check), per model resolution; measured
+# on this project's 2-core CPU: about 0.15 s at 64 px. Doubled at 128 px.
+SWAP_SECONDS_PER_FRAME = {64: 0.15, 128: 0.3}
+
+
+def _paths(value: tuple[Path, ...] | Path | list) -> tuple[Path, ...]:
+    return (Path(value),) if isinstance(value, str | Path) else tuple(Path(v) for v in value)
+
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """Settings of ``swaplab generate run``; identities default to the videos' names."""
+    """Settings of ``swaplab generate run``; identities default to the first input's name.
 
-    src: Path
-    dst: Path
+    ``src`` and ``dst`` are one input or several (videos and/or photo folders): each side's
+    face set is the union of its inputs' faces. The first ``dst`` video receives src's face;
+    ``dst_ref`` is an image of the person to replace there when several people show.
+    ``iterations`` None: 2000 without a time budget, no cap with one.
+    """
+
+    src: tuple[Path, ...] | Path
+    dst: tuple[Path, ...] | Path
     out: Path
     preset: str = "lq"
-    iterations: int = 2000
+    iterations: int | None = None
     minutes: float | None = None
     src_identity: str | None = None
     dst_identity: str | None = None
+    dst_ref: Path | None = None
     colour: str = "rct"
     blend: str = "alpha"
     watermark: bool = False
     seed: int = 0
     device: str = "auto"
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "src", _paths(self.src))
+        object.__setattr__(self, "dst", _paths(self.dst))
+        if not self.src or not self.dst:
+            raise SwaplabError("give at least one --src and one --dst input")
 
-def _extract_once(video: Path, out: Path, identity: str | None, device: str) -> Path:
-    manifest = out / extract.MANIFEST_NAME
-    if manifest.exists():
-        return manifest
-    return extract.run(extract.ExtractConfig(inputs=(video,), out=out, identity=identity, device=device))
+
+def extract_once(inputs: tuple[Path, ...], output: ExtractOutput, identity: str | None, device: str,
+                  identity_ref: Path | None = None) -> Path:
+    """The face manifest of ``inputs``: extracted into ``output`` unless it is already there."""
+    if output.manifest.exists():
+        return output.manifest
+    return extract.run(extract.ExtractConfig(inputs=inputs, out=output.folder, identity=identity,
+                                             identity_ref=(identity_ref,) if identity_ref else (), device=device))
 
 
-def train_or_resume(src_faces: Path, dst_faces: Path, model_dir: Path, *, preset: str, iterations: int,
-                    minutes: float | None, seed: int, device: str) -> Path:
-    """Train a model, or continue the one already in ``model_dir``; return its checkpoint."""
+def train_or_resume(src_faces: Path | tuple[Path, ...], dst_faces: Path | tuple[Path, ...], model_dir: Path, *,
+                    preset: str, iterations: int | None, minutes: float | None, seed: int, device: str) -> Path:
+    """Train a model, or continue the one already in ``model_dir``; return its checkpoint.
+
+    ``minutes`` is the model's whole training time, resumed runs included.
+    """
     return train.run(train.TrainConfig(src=src_faces, dst=dst_faces, out=model_dir, preset=preset,
                                        iterations=iterations, minutes=minutes, seed=seed, device=device,
-                                       resume=(model_dir / train.CHECKPOINT).exists()))
+                                       resume=TrainOutput(Path(model_dir)).checkpoint.exists()))
 
 
 def swap_measured(config: swap.SwapConfig, pasted_faces: Path) -> Path:
     """Swap and composite (unless already done), then write ``quality.json`` (unless there);
     ``pasted_faces`` are the faces of the person pasted in. Returns the fake-face manifest."""
-    out, dst = Path(config.out), Path(config.dst)
-    video = out / f"{dst.stem}.swapped.mp4"
-    fakes = out / "fakes" / "faces.csv"
-    if not (video.exists() and fakes.exists()):
-        video = swap.run(config)
-    if not (out / "quality.json").exists():
-        write_quality(out, video, dst, pasted_faces, config.device)
-    return fakes
+    output = SwapOutput(Path(config.out), Path(config.dst).stem)
+    if not (output.video.exists() and output.fakes.manifest.exists()):
+        swap.run(config)
+    if not output.quality.exists():
+        dst_faces = Path(config.dst_faces) if config.dst_faces is not None else output.dst_faces.manifest
+        write_quality(output, Path(config.dst), pasted_faces, dst_faces, config.device)
+    return output.fakes.manifest
 
 
-def run(config: PipelineConfig) -> Path:
-    """Run (or finish) the whole generation; return the swapped video."""
-    out = require_writable_dir(config.out)
-    src, dst = require_input_file(Path(config.src)), require_input_file(Path(config.dst))
-    save_config(config, out / "run_config.json")
-    src_faces = _extract_once(src, out / "src_faces", config.src_identity or src.stem, config.device)
-    dst_faces = _extract_once(dst, out / "dst_faces", config.dst_identity or dst.stem, config.device)
-    model_dir = out / "model"
-    train_or_resume(src_faces, dst_faces, model_dir, preset=config.preset, iterations=config.iterations,
-                    minutes=config.minutes, seed=config.seed, device=config.device)
-    swap_measured(swap.SwapConfig(model=model_dir, dst=dst, out=out / "swap", colour=config.colour,
-                                  blend=config.blend, watermark=config.watermark, device=config.device), src_faces)
-    return out / "swap" / f"{dst.stem}.swapped.mp4"
+def first_video(inputs: tuple[Path, ...]) -> Path:
+    """The first input that is a video (the one that receives the face)."""
+    for path in inputs:
+        if require_input_file(path).is_file() and probe(path).kind == "video":
+            return path
+    raise SwaplabError(f"no video among the --dst inputs {[str(p) for p in inputs]}: one must receive the face")
+
+
+def training_minutes(config: PipelineConfig, started: float, dst: Path) -> float | None:
+    """What a time budget leaves for training: the budget less what this run spent and the swap's reserve."""
+    if not config.minutes:
+        return None
+    resolution = train.TrainConfig(src=(), dst=(), out=Path(), preset=config.preset).spec().resolution
+    reserve = probe(dst).frame_count * SWAP_SECONDS_PER_FRAME.get(resolution, 0.3)
+    left = config.minutes * 60 - (time.perf_counter() - started) - reserve
+    if left <= 0:
+        raise SwaplabError(f"--minutes {config.minutes}: extraction and the swap of {dst.name} need it all "
+                           f"(swap reserve {reserve / 60:.1f} min); give a larger budget")
+    return left / 60
+
+
+def run(config: PipelineConfig) -> SwapOutput:
+    """Run (or finish) the whole generation; return where the swap's outputs are."""
+    started = time.perf_counter()
+    for path in (*config.src, *config.dst):
+        require_input_file(path)
+    dst_video = first_video(config.dst)
+    output = RunOutput(require_writable_dir(config.out), dst_video.stem)
+    save_config(config, output.config)
+    src_faces = extract_once(config.src, output.src_faces, config.src_identity or config.src[0].stem, config.device)
+    dst_faces = extract_once(config.dst, output.dst_faces, config.dst_identity or dst_video.stem, config.device,
+                              config.dst_ref)
+    train_or_resume(src_faces, dst_faces, output.model.folder, preset=config.preset, iterations=config.iterations,
+                    minutes=training_minutes(config, started, dst_video), seed=config.seed, device=config.device)
+    swap_measured(swap.SwapConfig(model=output.model.folder, dst=dst_video, out=output.swap.folder,
+                                  dst_faces=dst_faces, colour=config.colour, blend=config.blend,
+                                  watermark=config.watermark, device=config.device), src_faces)
+    return output.swap

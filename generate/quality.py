@@ -1,73 +1,149 @@
 """Swap quality, measured for every swapped video (``quality.json``).
 
-identity     FaceNet cosine similarity of the swapped faces to src's template and to the
-             original dst faces of the same frames (mean over frames): a good swap moves
-             the face towards src
-retrieval    share of swapped frames whose nearest enrolled identity (src or dst template)
-             is src
-pose         landmark error between the swapped frame (MTCNN again) and the original dst
-             frame, divided by the inter-ocular distance: pose and expression preserved
-flicker      mean absolute frame-to-frame change inside dst's face box (0-255 scale),
-             swapped and original; their ratio
+Identity (does the fake pass as src?)
+
+similarity_to_src        FaceNet cosine of the swapped faces to src's template (mean over frames)
+similarity_to_dst        FaceNet cosine of each swapped face to the original dst face of its frame
+similarity_dst_to_src    the same for dst's original faces (what the swap starts from)
+retrieval_src_share      share of swapped frames nearer src's template than dst's
+facenet_accept_rate      share of swapped frames with cosine to src's template >= 0.41 (FaceNet's
+                         licit-EER threshold on the talking-head set): accepted as src
+facenet_dst_accept_rate  the same for dst's original faces: the pair's zero-effort baseline
+dlib_accept_rate         share with dlib-ResNet distance to src's template <= 0.608 (only when a
+                         ``dlib`` FR backend is registered; Euclidean distance of the backend's
+                         L2-normalised embeddings, i.e. cosine >= 0.815)
+dlib_dst_accept_rate     the same for dst's original faces (baseline)
+
+Realism (does it look real?), on up to 48 frames spread over the video, in the blend mask of
+each frame (``masks/``), against the original dst frame at the same place
+
+sharpness_ratio          variance of the Laplacian inside the face (mask >= 0.99), swapped / original:
+                         below 1 the face is blurrier than the one it replaces
+seam_colour_ratio        colour jump across the mask edge (local mean colour just inside vs just
+                         outside, 0-255 RGB distance), swapped / original
+seam_gradient_ratio      gradient magnitude in the mask's transition band (0.2-0.8), swapped / original
+fringe_delta_e           mean CIELAB colour difference swapped vs original in the band just inside the
+                         mask edge (where src's background would leak in)
+interior_delta_e         the same in the face interior
+fringe_ratio             fringe_delta_e / interior_delta_e: above 1 the border is off-colour more than
+                         the face itself (a fringe)
+
+Motion
+
+pose_found_share         share of swapped frames (of up to 96) where MTCNN finds the face at all
+pose_error_iod           landmark error between the swapped face (MTCNN's ONet on dst's face box) and
+                         the original dst face / inter-ocular distance: pose and expression preserved
+flicker_*                mean |frame_t - frame_t-1| inside dst's face box (0-255), swapped, original,
+                         and their ratio
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from swaplab.datasets.manifest import FaceRecord, read_manifest
-from swaplab.faces.backends import FR_BACKENDS, mean_template
-from swaplab.faces.embed import embed_records, manifest_faces
 from swaplab.core.fileio import write_json_atomic
-from swaplab.faces.detector import FaceDetector
-from swaplab.core.media import iter_frames
+from swaplab.core.media import iter_frames, probe, read_image
+from swaplab.datasets.manifest import FaceRecord, read_manifest
+from swaplab.datasets.outputs import SwapOutput
+from swaplab.faces.backends import FR_BACKENDS, mean_template
+from swaplab.faces.detector import Detection, FaceDetector
+from swaplab.faces.embed import embed_records, manifest_faces
+
+FACENET_THRESHOLD = 0.41  # cosine, FaceNet's licit EER threshold on the talking-head pairs
+DLIB_THRESHOLD = 0.608  # Euclidean distance, dlib-ResNet's licit EER threshold
+REALISM_FRAMES = 48
+RING_PX = 5  # width of the rings inside and outside the mask edge
+LOCAL_PX = 15  # window of the local mean colours compared across the edge
+
+
+def _dlib_rates(fakes: list, dst: list, src: list, device: str) -> dict[str, float]:
+    if "dlib" not in FR_BACKENDS.names():
+        return {}
+    backend = FR_BACKENDS.get("dlib", device=device)
+    template = mean_template(embed_records(backend, src, label="quality src"))
+    rates = {}
+    for name, rows in (("dlib_accept_rate", fakes), ("dlib_dst_accept_rate", dst)):
+        distance = np.linalg.norm(embed_records(backend, rows, label=f"quality {name}") - template, axis=1)
+        rates[name] = float(np.mean(distance <= DLIB_THRESHOLD))
+    return rates
 
 
 def identity_figures(fakes: Path, dst_faces: Path, src_faces: Path, device: str = "auto") -> dict[str, float]:
-    """FaceNet similarity to src and dst, and the share of frames retrieved as src."""
+    """FaceNet similarity to src and dst, the share retrieved as src, FaceNet (and dlib) acceptance as src."""
     backend = FR_BACKENDS.get("facenet", device=device)
-    fake_emb = embed_records(backend, manifest_faces(fakes), label="quality fakes")
-    dst_emb = embed_records(backend, manifest_faces(dst_faces), label="quality dst")
-    src_template = mean_template(embed_records(backend, manifest_faces(src_faces, step=3), label="quality src"))
+    fake_rows, src_rows = manifest_faces(fakes), manifest_faces(src_faces, step=3)
+    # each fake keeps the frame index and 2x3 transform of the dst face it replaced
+    by_face = {(r.frame_index, r.matrix): (r, m) for r, m in manifest_faces(dst_faces)}
+    fake_rows = [row for row in fake_rows if (row[0].frame_index, row[0].matrix) in by_face]
+    dst_rows = [by_face[(r.frame_index, r.matrix)] for r, _ in fake_rows]
+    fake_emb = embed_records(backend, fake_rows, label="quality fakes")
+    dst_emb = embed_records(backend, dst_rows, label="quality dst")
+    src_template = mean_template(embed_records(backend, src_rows, label="quality src"))
     dst_template = mean_template(dst_emb)
     to_src, to_dst_template = fake_emb @ src_template, fake_emb @ dst_template
     return {"similarity_to_src": float(to_src.mean()),
             "similarity_to_dst": float(np.mean(np.sum(fake_emb * dst_emb, axis=1))),
             "similarity_dst_to_src": float((dst_emb @ src_template).mean()),
-            "retrieval_src_share": float(np.mean(to_src > to_dst_template)), "frames": len(fake_emb)}
+            "retrieval_src_share": float(np.mean(to_src > to_dst_template)),
+            "facenet_accept_rate": float(np.mean(to_src >= FACENET_THRESHOLD)),
+            "facenet_dst_accept_rate": float(np.mean(dst_emb @ src_template >= FACENET_THRESHOLD)),
+            "frames": len(fake_emb), **_dlib_rates(fake_rows, dst_rows, src_rows, device)}
 
 
-def pose_error(video: Path, dst_records: list[FaceRecord], device: str = "auto") -> float:
-    """Mean landmark error / inter-ocular distance between swapped frames and dst's landmarks."""
-    detector, errors = FaceDetector(device=device), []
+def _face_near(detector: FaceDetector, image: np.ndarray, original: FaceRecord) -> Detection | None:
+    """The face at dst's box: ONet on the box, else the detection nearest dst's landmarks."""
+    truth = original.landmarks_array
+    found = detector.track(image, Detection(np.asarray(original.bbox), 1.0, truth))
+    if found is not None:
+        return found
+    detections = detector.detect(image[None])[0]
+    return min(detections, key=lambda d: np.linalg.norm(d.landmarks - truth)) if detections else None
+
+
+def pose_error(video: Path, dst_records: dict[int, FaceRecord], device: str = "auto",
+               frames: int = 96) -> dict[str, float]:
+    """Mean landmark error / inter-ocular distance between swapped frames and dst's landmarks.
+
+    On up to ``frames`` frames spread over the video. The swapped face's landmarks come from
+    MTCNN's last stage (ONet, as extraction tracks faces) run on dst's face box, or where ONet
+    finds no face there, from full MTCNN (the detection nearest dst's landmarks). Returns
+    ``pose_error_iod`` (NaN when no face is found in any swapped frame) and ``pose_found_share``
+    (share of the measured frames where the swapped face is found at all).
+    """
+    detector, errors, tried = FaceDetector(device=device), [], 0
+    stride = max(1, len(dst_records) // frames)
     for frame in iter_frames(video):
-        original = dst_records[frame.index]
-        found = detector.detect(frame.image[None])[0] if original.has_face else []
-        if not found:
+        original = dst_records.get(frame.index)
+        if original is None or frame.index % stride:
             continue
-        truth = original.landmarks_array
-        nearest = min(found, key=lambda d: np.linalg.norm(d.landmarks - truth))
-        inter_ocular = np.linalg.norm(truth[1] - truth[0])
-        errors.append(np.linalg.norm(nearest.landmarks - truth, axis=1).mean() / inter_ocular)
-    return float(np.mean(errors)) if errors else float("nan")
+        truth, tried = original.landmarks_array, tried + 1
+        found = _face_near(detector, frame.image, original)
+        if found is not None:
+            inter_ocular = np.linalg.norm(truth[1] - truth[0])
+            errors.append(np.linalg.norm(found.landmarks - truth, axis=1).mean() / inter_ocular)
+    return {"pose_error_iod": float(np.mean(errors)) if errors else float("nan"),
+            "pose_found_share": len(errors) / tried if tried else float("nan")}
 
 
-def _face_box_mask(record: FaceRecord, shape: tuple[int, int]) -> np.ndarray:
+def _face_box_mask(record: FaceRecord | None, shape: tuple[int, int]) -> np.ndarray:
     mask = np.zeros(shape, bool)
-    if record.has_face:
+    if record is not None:
         x0, y0, x1, y1 = (int(round(v)) for v in record.bbox)
         mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = True
     return mask
 
 
-def flicker(video: Path, original: Path, dst_records: list[FaceRecord]) -> dict[str, float]:
+def flicker(video: Path, original: Path, dst_records: dict[int, FaceRecord]) -> dict[str, float]:
     """Mean |frame_t - frame_t-1| inside dst's face box (both frames), swapped vs original."""
     changes: dict[str, list[float]] = {"swapped": [], "original": []}
     previous: dict[str, np.ndarray] = {}
     for swapped, source in zip(iter_frames(video), iter_frames(original), strict=True):
-        mask = _face_box_mask(dst_records[swapped.index], swapped.image.shape[:2])
+        mask = _face_box_mask(dst_records.get(swapped.index), swapped.image.shape[:2])
         for name, frame in (("swapped", swapped.image), ("original", source.image)):
             current = frame.astype(np.float32)
             if name in previous and mask.any():
@@ -78,13 +154,130 @@ def flicker(video: Path, original: Path, dst_records: list[FaceRecord]) -> dict[
             "flicker_ratio": swapped_mean / original_mean if original_mean else float("nan")}
 
 
-def write_quality(out: Path, video: Path, dst: Path, src_faces: Path, device: str = "auto") -> Path:
-    """Measure one swapped video and write ``quality.json`` beside it."""
-    dst_faces = out / "dst_faces" / "faces.csv"
-    figures = identity_figures(out / "fakes" / "faces.csv", dst_faces, src_faces, device)
-    dst_records = read_manifest(dst_faces)
-    figures["pose_error_iod"] = pose_error(video, dst_records, device)
-    figures.update(flicker(video, dst, dst_records))
-    target = out / "quality.json"
-    write_json_atomic(target, figures)
-    return target
+@dataclass(frozen=True)
+class Regions:
+    """Boolean (H, W) regions of one frame's blend mask."""
+
+    interior: np.ndarray  # mask >= 0.99
+    inside: np.ndarray  # ring of RING_PX just inside the mask edge (mask >= 0.5)
+    outside: np.ndarray  # ring of RING_PX just outside it (mask < 0.5)
+    transition: np.ndarray  # 0.2 <= mask <= 0.8
+    edge: np.ndarray  # the mask's 0.5 contour, one pixel wide
+
+    @classmethod
+    def of(cls, mask: np.ndarray) -> Regions:
+        """Regions of a blend mask (H, W) float in [0, 1]."""
+        face = (mask >= 0.5).astype(np.uint8)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * RING_PX + 1,) * 2)
+        inner = cv2.erode(face, kernel).astype(bool)
+        outer = cv2.dilate(face, kernel).astype(bool)
+        edge = face.astype(bool) & ~cv2.erode(face, np.ones((3, 3), np.uint8)).astype(bool)
+        return cls(mask >= 0.99, face.astype(bool) & ~inner, outer & ~face.astype(bool),
+                   (mask >= 0.2) & (mask <= 0.8), edge)
+
+
+def _laplacian_variance(image: np.ndarray, region: np.ndarray) -> float:
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return float(cv2.Laplacian(grey, cv2.CV_32F, ksize=3)[region].var())
+
+
+def _edge_jump(image: np.ndarray, regions: Regions) -> float:
+    """Mean RGB distance between the local mean colours just inside and just outside the mask edge."""
+    means = []
+    for ring in (regions.inside, regions.outside):
+        weight = cv2.blur(ring.astype(np.float32), (LOCAL_PX, LOCAL_PX))
+        total = cv2.blur(image.astype(np.float32) * ring[..., None], (LOCAL_PX, LOCAL_PX))
+        means.append(total / np.maximum(weight, 1e-6)[..., None])
+    valid = regions.edge & (cv2.blur(regions.outside.astype(np.float32), (LOCAL_PX, LOCAL_PX)) > 0)
+    return float(np.linalg.norm(means[0] - means[1], axis=2)[valid].mean()) if valid.any() else float("nan")
+
+
+def _gradient(image: np.ndarray, region: np.ndarray) -> float:
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    magnitude = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+    return float(magnitude[region].mean())
+
+
+def _delta_e(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float:
+    lab = [cv2.cvtColor(x.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[region] for x in (a, b)]
+    return float(np.linalg.norm(lab[0] - lab[1], axis=1).mean())
+
+
+@dataclass
+class RealismSums:
+    """Per-measure sums over frames: swapped and original values (ratios are of sums)."""
+
+    values: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, name: str, value: float) -> None:
+        if np.isfinite(value):
+            self.values.setdefault(name, []).append(value)
+
+    def total(self, name: str) -> float:
+        return float(np.sum(self.values[name])) if name in self.values else float("nan")
+
+    def mean(self, name: str) -> float:
+        return float(np.mean(self.values[name])) if name in self.values else float("nan")
+
+
+def measure_frame(sums: RealismSums, swapped: np.ndarray, original: np.ndarray, mask: np.ndarray) -> None:
+    """Add one frame's realism measures (frames (H, W, 3) uint8, blend mask (H, W) float in [0, 1])."""
+    regions = Regions.of(mask)
+    if regions.interior.sum() < 64 or not regions.inside.any() or not regions.outside.any():
+        return
+    for name, image in (("swapped", swapped), ("original", original)):
+        sums.add(f"sharp_{name}", _laplacian_variance(image, regions.interior))
+        sums.add(f"jump_{name}", _edge_jump(image, regions))
+        if regions.transition.any():
+            sums.add(f"gradient_{name}", _gradient(image, regions.transition))
+    sums.add("fringe", _delta_e(swapped, original, regions.inside))
+    interior = regions.interior & ~regions.inside
+    if interior.any():
+        sums.add("interior", _delta_e(swapped, original, interior))
+
+
+def _ratio(sums: RealismSums, name: str) -> float:
+    original = sums.total(f"{name}_original")
+    return sums.total(f"{name}_swapped") / original if original > 0 else float("nan")
+
+
+def realism_figures(video: Path, original: Path, mask_of: Callable[[int], np.ndarray | None],
+                    frames: int = REALISM_FRAMES) -> dict[str, float]:
+    """Sharpness, seam and fringe figures (see the module docstring) on ``frames`` frames spread over the video.
+
+    ``mask_of(index)`` gives a frame's blend mask as (H, W) float in [0, 1], or None.
+    """
+    sums, stride = RealismSums(), max(1, probe(video).frame_count // frames)
+    for swapped, source in zip(iter_frames(video), iter_frames(original), strict=True):
+        mask = mask_of(swapped.index) if swapped.index % stride == 0 else None
+        if mask is not None:
+            measure_frame(sums, swapped.image, source.image, mask)
+    return realism_from(sums)
+
+
+def realism_from(sums: RealismSums) -> dict[str, float]:
+    """The realism figures of ``quality.json`` from per-frame measures."""
+    fringe, interior = sums.mean("fringe"), sums.mean("interior")
+    return {"sharpness_ratio": _ratio(sums, "sharp"), "seam_colour_ratio": _ratio(sums, "jump"),
+            "seam_gradient_ratio": _ratio(sums, "gradient"), "fringe_delta_e": fringe,
+            "interior_delta_e": interior, "fringe_ratio": fringe / interior if interior > 0 else float("nan"),
+            "realism_frames": len(sums.values.get("fringe", []))}
+
+
+def _mask_reader(output: SwapOutput) -> Callable[[int], np.ndarray | None]:
+    def mask_of(index: int) -> np.ndarray | None:
+        path = output.mask(index)
+        return read_image(path)[..., 0].astype(np.float32) / 255 if path.is_file() else None
+
+    return mask_of
+
+
+def write_quality(output: SwapOutput, dst: Path, src_faces: Path, dst_faces: Path, device: str = "auto") -> Path:
+    """Measure one swapped video (``dst_faces``: the dst manifest the swap used) and write ``quality.json``."""
+    figures = identity_figures(output.fakes.manifest, dst_faces, src_faces, device)
+    dst_records = {r.frame_index: r for r in read_manifest(output.fakes.manifest) if r.has_face}
+    figures.update(pose_error(output.video, dst_records, device))
+    figures.update(flicker(output.video, dst, dst_records))
+    figures.update(realism_figures(output.video, dst, _mask_reader(output)))
+    write_json_atomic(output.quality, figures)
+    return output.quality

@@ -1,16 +1,18 @@
 """Stage ``swap``: put src's face into every frame of a dst video, then composite it.
 
-Per frame: aligned crop (landmarks tracked and smoothed) -> model -> face and
-mask -> colour transfer -> mask erode/blur -> paste back through the inverse
-alignment -> blend. Frames without a face pass through unchanged.
+dst's faces come from its face manifest (``dst_faces``), the one extraction wrote, so the fakes
+are aligned exactly as the genuine probes of the same video are (no second extraction, no
+smoothing that only fakes get). Without a manifest, dst is extracted here once, with the
+extraction defaults, into ``dst_faces/``.
 
-Writes into ``out``:
-``<dst>.swapped.mp4``        the composite: dst's size, fps, frame count and audio; labelled synthetic
-``<dst>.provenance.json``    run id, config, checkpoint hash, input hashes, library versions, seed
-``masks/NNNNNN.png``         the blend mask of each frame (frame size, 8-bit)
-``fakes/faces.csv``          the fake-face manifest (label fake, generator run, the 2x3 transforms)
-``dst_faces/``               dst's extracted faces
-``swap_config.json``
+Per face row of the kept person: aligned crop -> model -> face and mask -> colour transfer ->
+mask erode/blur -> paste back through the inverse alignment -> blend. Frames without that face,
+and every other person in the frame, pass through unchanged.
+
+Writes into ``out`` (names in :class:`swaplab.datasets.outputs.SwapOutput`): the composite
+(dst's size, fps, frame count and audio; labelled synthetic), its provenance sidecar, one blend
+mask per frame, the fake-face manifest (label fake, generator run, dst's 2x3 transforms), the
+resolved config, and dst's extracted faces when they were extracted here.
 
 ``into="dst"`` runs the model the other way: a video of src receives dst's face.
 """
@@ -29,41 +31,47 @@ import numpy as np
 import torch
 
 from swaplab.core.config import save_config
-from swaplab.datasets.manifest import FaceRecord, read_manifest, write_manifest
 from swaplab.core.device import resolve_device
 from swaplab.core.errors import SwaplabError
 from swaplab.core.fileio import require_input_file, require_writable_dir, sha256_of
+from swaplab.core.media import Frame, iter_frames, probe, write_image
+from swaplab.core.progress import track
+from swaplab.datasets.manifest import FaceRecord, read_manifest, write_manifest
+from swaplab.datasets.outputs import SwapOutput, TrainOutput
 from swaplab.faces import align, extract
+from swaplab.faces.mesh import FaceMesh
 from swaplab.generate.blend import BLENDS, blend_into_frame, shape_mask
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.composite import Provenance, write_composite
-from swaplab.generate.faceset import face_mask
+from swaplab.generate.faceset import face_mask, mesh_face_mask
 from swaplab.generate.models import ModelSpec, SwapModel, build_model
-from swaplab.generate.train import CHECKPOINT, load_checkpoint
-from swaplab.core.media import Frame, iter_frames, probe, write_image
-from swaplab.core.progress import track
+from swaplab.generate.train import load_checkpoint
 
-CROP = 256  # size of the dst crops extracted for swapping, and of the fake-face crops
+MASKS = ("mesh", "predicted", "template")
 
 
 @dataclass(frozen=True)
 class SwapConfig:
     """Settings of ``swaplab generate swap``.
 
-    ``mask`` is ``predicted`` (the decoder's mask) or ``template`` (the fixed
-    training mask); ``mask_erode`` / ``mask_blur`` are pixels at the model's
-    resolution; ``smooth`` is the landmark smoothing window (frames).
+    ``dst_faces`` is dst's face manifest from extraction (None: extract dst here, with the
+    extraction defaults); ``dst_ref`` an image of the person to replace when dst shows
+    several (used when extracting here). ``mask`` is ``mesh`` (the convex hull of the Face
+    Mesh face oval on dst's crop; the decoder's mask where the mesh finds no face),
+    ``predicted`` (the decoder's mask) or ``template`` (the fixed ellipse);
+    ``mask_erode`` / ``mask_blur`` are pixels at the model's resolution.
     """
 
     model: Path
     dst: Path
     out: Path
+    dst_faces: Path | None = None
+    dst_ref: Path | None = None
     colour: str = "rct"
     blend: str = "alpha"
-    mask: str = "predicted"
+    mask: str = "mesh"
     mask_erode: int = 1
     mask_blur: int = 3
-    smooth: int = 5
     watermark: bool = False
     into: str = "src"
     device: str = "auto"
@@ -73,13 +81,13 @@ class SwapConfig:
             raise SwaplabError(f"--into {self.into!r}: choose src (dst video gets src's face) or dst (the reverse)")
         if self.blend not in BLENDS:
             raise SwaplabError(f"unknown blend {self.blend!r}; choose one of {BLENDS}")
-        if self.mask not in ("predicted", "template"):
-            raise SwaplabError(f"unknown mask {self.mask!r}; choose predicted or template")
+        if self.mask not in MASKS:
+            raise SwaplabError(f"unknown mask {self.mask!r}; choose one of {', '.join(MASKS)}")
 
 
 def load_model(model_dir: Path, device: torch.device) -> tuple[SwapModel, dict]:
     """The trained model in eval mode, and its checkpoint's metadata."""
-    payload = load_checkpoint(Path(model_dir) / CHECKPOINT, device)
+    payload = load_checkpoint(TrainOutput(Path(model_dir)).checkpoint, device)
     model = build_model(ModelSpec(**payload["spec"])).to(device)
     model.load_state_dict(payload["model"])
     return model.eval(), {**payload["meta"], "iteration": payload["iteration"]}
@@ -91,6 +99,33 @@ def run_id(config: SwapConfig, checkpoint_hash: str, dst_hash: str) -> str:
     return "swap-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def kept(record: FaceRecord) -> bool:
+    """Whether a manifest row is a face to replace: a face the extraction's selection kept.
+
+    A face set holds only kept faces (the chosen person: ``--identity-ref``, else the largest
+    identity cluster); an all-faces manifest also holds the others (selection ``none``), which
+    pass through untouched.
+    """
+    return record.has_face and record.selection != "none"
+
+
+def video_rows(records: list[FaceRecord], dst_sha256: str, manifest: Path, dst: Path) -> list[FaceRecord]:
+    """The rows of ``records`` that come from the dst video (matched by its sha256), in frame order."""
+    rows = [record for record in records if record.source_sha256 == dst_sha256]
+    if not rows:
+        raise SwaplabError(f"{manifest}: holds no faces of {dst} (no row with its sha256); extract dst first")
+    return sorted(rows, key=lambda record: record.frame_index)
+
+
+def rows_by_frame(rows: list[FaceRecord]) -> dict[int, list[FaceRecord]]:
+    """Frame index -> the rows to paste into that frame (faces of the kept person only)."""
+    frames: dict[int, list[FaceRecord]] = {}
+    for record in rows:
+        if kept(record):
+            frames.setdefault(record.frame_index, []).append(record)
+    return frames
+
+
 class Swapper:
     """Swaps faces frame by frame for one dst video."""
 
@@ -99,37 +134,58 @@ class Swapper:
         self.resolution = model.spec.resolution
         self.colour = COLOUR_TRANSFERS.get(config.colour)
         self.template_mask = face_mask(self.resolution, meta["face_type"])
+        self.mesh = FaceMesh() if config.mask == "mesh" else None
 
-    def _to_model(self, matrix: np.ndarray) -> np.ndarray:
-        """Frame->crop matrix at CROP px -> at the model's resolution."""
-        return matrix * (self.resolution / CROP)
+    def _to_model(self, record: FaceRecord) -> np.ndarray:
+        """The record's frame->crop matrix (at its crop size) -> at the model's resolution."""
+        return record.matrix_array * (self.resolution / record.crop_size)
+
+    def _paste_mask(self, frame: np.ndarray, record: FaceRecord, predicted: np.ndarray) -> np.ndarray:
+        if self.config.mask == "template":
+            return self.template_mask
+        if self.mesh is not None:
+            dense = self.mesh.crop_landmarks(align.crop(frame, record.matrix_array, record.crop_size))
+            if dense is not None:
+                return mesh_face_mask(dense[:, :2] * (self.resolution / record.crop_size), self.resolution)
+        return predicted
 
     @torch.inference_mode()
-    def swap_frame(self, frame: np.ndarray, record: FaceRecord) -> tuple[np.ndarray, np.ndarray]:
-        """(swapped frame (H, W, 3) uint8, blend mask (H, W) float32) for one frame with a face."""
-        matrix = self._to_model(record.matrix_array)
+    def swap_face(self, frame: np.ndarray, record: FaceRecord) -> tuple[np.ndarray, np.ndarray]:
+        """(frame (H, W, 3) uint8 with this face swapped, blend mask (H, W) float32 in [0, 1])."""
+        matrix = self._to_model(record)
         crop = align.crop(frame, matrix, self.resolution).astype(np.float32) / 255
         tensor = torch.from_numpy(crop).permute(2, 0, 1)[None].to(self.device)
         face, predicted = self.model.swap(tensor, self.config.into)
         face = face[0].permute(1, 2, 0).float().cpu().numpy()
-        mask = predicted[0, 0].float().cpu().numpy() if self.config.mask == "predicted" else self.template_mask
+        mask = self._paste_mask(frame, record, predicted[0, 0].float().cpu().numpy())
         mask = shape_mask(mask, self.config.mask_erode, self.config.mask_blur)
         face = self.colour(face, crop, mask)
         return blend_into_frame(frame, face, mask, matrix, self.config.blend)
 
-    def frames(self, dst: Path, records: list[FaceRecord], mask_dir: Path) -> Iterator[np.ndarray]:
-        """Swapped frames in order; writes each frame's blend mask to ``mask_dir``."""
+    def swap_frame(self, frame: np.ndarray, records: list[FaceRecord]) -> tuple[np.ndarray, np.ndarray]:
+        """Every listed face of one frame swapped; the union of their blend masks."""
+        mask = np.zeros(frame.shape[:2], np.float32)
+        for record in records:
+            frame, face_mask_frame = self.swap_face(frame, record)
+            mask = np.maximum(mask, face_mask_frame)
+        return frame, mask
+
+    def frames(self, dst: Path, faces: dict[int, list[FaceRecord]], output: SwapOutput) -> Iterator[np.ndarray]:
+        """Swapped frames in order; writes each frame's blend mask."""
         info = probe(dst)
         for frame in track(iter_frames(dst, info), f"swap {dst.name}", info.frame_count):
-            record = records[frame.index] if frame.index < len(records) else None
-            image, mask = self._swap_or_pass(frame, record)
-            write_image(mask_dir / f"{frame.index:06d}.png", np.repeat((mask * 255).round().astype(np.uint8)[..., None], 3, 2))
+            image, mask = self._swap_or_pass(frame, faces.get(frame.index, []))
+            write_image(output.mask(frame.index), np.repeat((mask * 255).round().astype(np.uint8)[..., None], 3, 2))
             yield self._watermark(image) if self.config.watermark else image
 
-    def _swap_or_pass(self, frame: Frame, record: FaceRecord | None) -> tuple[np.ndarray, np.ndarray]:
-        if record is None or not record.has_face:
+    def _swap_or_pass(self, frame: Frame, records: list[FaceRecord]) -> tuple[np.ndarray, np.ndarray]:
+        if not records:
             return frame.image, np.zeros(frame.image.shape[:2], np.float32)
-        return self.swap_frame(frame.image, record)
+        return self.swap_frame(frame.image, records)
+
+    def close(self) -> None:
+        if self.mesh is not None:
+            self.mesh.close()
 
     @staticmethod
     def _watermark(image: np.ndarray) -> np.ndarray:
@@ -140,41 +196,70 @@ class Swapper:
         return out
 
 
-def fake_records(video: Path, dst_records: list[FaceRecord], meta: dict, generator_run: str,
-                 out: Path, into: str = "src") -> list[FaceRecord]:
-    """Crop every swapped face from the composite with dst's transform: the fake-face manifest rows."""
+def fake_records(video: Path, dst_rows: list[FaceRecord], meta: dict, generator_run: str,
+                 output: SwapOutput, into: str = "src") -> list[FaceRecord]:
+    """Crop every swapped face from the composite with dst's transform: the fake-face manifest rows.
+
+    One row per frame: the swapped face where the kept person shows, else a row without a face.
+    """
     video_sha = sha256_of(video)
+    by_frame = rows_by_frame(dst_rows)
+    no_face = {r.frame_index: r for r in dst_rows if not r.has_face}
     rows = []
-    crops_dir = out / "fakes" / "crops" / video.stem
     for frame in iter_frames(video):
-        original = dst_records[frame.index]
         changes = dict(source_path=str(video), source_sha256=video_sha, video_id=video.stem,
-                       identity=meta[f"{into}_identity"], label="fake", generator_run=generator_run,
-                       source_identity=original.identity)
-        if original.has_face:
-            relative = f"crops/{video.stem}/{frame.index:06d}.png"
-            write_image(crops_dir / f"{frame.index:06d}.png", align.crop(frame.image, original.matrix_array, CROP))
-            changes["crop_path"] = relative
-        rows.append(dataclasses.replace(original, **changes))
+                       identity=meta[f"{into}_identity"], label="fake", generator_run=generator_run)
+        for number, original in enumerate(by_frame.get(frame.index, [])):
+            name = f"{frame.index:06d}.png" if number == 0 else f"{frame.index:06d}_{number}.png"
+            relative = Path("crops") / video.stem / name
+            write_image(output.fakes.folder / relative, align.crop(frame.image, original.matrix_array,
+                                                                     original.crop_size))
+            rows.append(dataclasses.replace(original, **changes, crop_path=relative.as_posix(),
+                                            source_identity=original.identity))
+        if frame.index not in by_frame and frame.index in no_face:
+            original = no_face[frame.index]
+            rows.append(dataclasses.replace(original, **changes, source_identity=original.identity))
     return rows
 
 
-def run(config: SwapConfig) -> Path:
-    """Swap, composite and label one dst video; return the composite's path."""
-    out = require_writable_dir(config.out)
+def dst_manifest(config: SwapConfig, meta: dict, output: SwapOutput) -> Path:
+    """dst's face manifest: the one given, else dst extracted here once (extraction defaults, no smoothing)."""
+    if config.dst_faces is not None:
+        return require_input_file(Path(config.dst_faces))
+    if output.dst_faces.manifest.exists():
+        return output.dst_faces.manifest
+    identity = meta.get("dst_identity" if config.into == "src" else "src_identity")
+    return extract.run(extract.ExtractConfig(inputs=(Path(config.dst),), out=output.dst_faces.folder,
+                                             face_type=meta["face_type"], identity=identity,
+                                             identity_ref=(Path(config.dst_ref),) if config.dst_ref else (),
+                                             device=config.device))
+
+
+def _check_rows(rows: list[FaceRecord], meta: dict, manifest: Path) -> None:
+    types = {r.face_type for r in rows if r.has_face}
+    if types - {meta["face_type"]}:
+        raise SwaplabError(f"{manifest}: dst faces are {sorted(types)}, the model was trained on "
+                           f"{meta['face_type']!r} faces; extract dst with --face-type {meta['face_type']}")
+
+
+def run(config: SwapConfig) -> SwapOutput:
+    """Swap, composite and label one dst video; return where its outputs are."""
     dst = require_input_file(Path(config.dst))
+    output = SwapOutput(require_writable_dir(config.out), dst.stem)
     device = resolve_device(config.device)
     model, meta = load_model(config.model, device)
-    checkpoint_hash = sha256_of(Path(config.model) / CHECKPOINT)
-    generator_run = run_id(config, checkpoint_hash, sha256_of(dst))
-    faces = read_manifest(extract.run(extract.ExtractConfig(
-        inputs=(dst,), out=out / "dst_faces", crop_size=CROP, face_type=meta["face_type"], smooth=config.smooth,
-        identity=meta.get("dst_identity" if config.into == "src" else "src_identity"), device=config.device)))
+    checkpoint_hash, dst_hash = sha256_of(TrainOutput(Path(config.model)).checkpoint), sha256_of(dst)
+    generator_run = run_id(config, checkpoint_hash, dst_hash)
+    manifest = dst_manifest(config, meta, output)
+    rows = video_rows(read_manifest(manifest), dst_hash, manifest, dst)
+    _check_rows(rows, meta, manifest)
     swapper = Swapper(config, model, meta, device)
     provenance = Provenance(generator_run=generator_run, config=config, checkpoint_sha256=checkpoint_hash,
-                            inputs={str(dst): sha256_of(dst)}, model_meta=meta)
-    video = write_composite(swapper.frames(dst, faces, out / "masks"), dst, out / f"{dst.stem}.swapped.mp4",
-                            provenance)
-    write_manifest(fake_records(video, faces, meta, generator_run, out, config.into), out / "fakes" / "faces.csv")
-    save_config(config, out / "swap_config.json")
-    return video
+                            inputs={str(dst): dst_hash, str(manifest): sha256_of(manifest)}, model_meta=meta)
+    try:
+        write_composite(swapper.frames(dst, rows_by_frame(rows), output), dst, output, provenance)
+    finally:
+        swapper.close()
+    write_manifest(fake_records(output.video, rows, meta, generator_run, output, config.into), output.fakes.manifest)
+    save_config(config, output.config)
+    return output

@@ -22,13 +22,16 @@ from swaplab.core.device import resolve_device, resolve_precision
 from swaplab.core.errors import SwaplabError
 from swaplab.core.fileio import atomic_path, require_writable_dir, write_text_atomic
 from swaplab.generate.augment import colour_jitter, match_colour_stats, warp_pair
-from swaplab.generate.faceset import FaceSet, eyes_mouth_weights, face_mask, load_faceset
+from swaplab.datasets.outputs import TrainOutput
+from swaplab.generate.faceset import FaceSet, focus_weights, load_faceset, target_masks
 from swaplab.generate.losses import mask_loss, reconstruction_loss
 from swaplab.generate.models import PRESETS, ModelSpec, SwapModel, build_model
 from swaplab.generate.preview import write_preview
 from swaplab.core.progress import make_progress
 
-CHECKPOINT = "model.pt"
+CHECKPOINT = TrainOutput(Path()).checkpoint.name
+DEFAULT_ITERATIONS = 2000  # the iteration cap when no time budget is given
+clock = time.perf_counter  # training time is measured with this (tests replace it)
 CHECKPOINT_FORMAT = 1  # 1 - spec, model, optimiser, iteration, generator state, loss log
 
 
@@ -37,14 +40,18 @@ class TrainConfig:
     """Settings of ``swaplab generate train``.
 
     ``preset`` (lq, hq, tiny) fills the architecture; ``arch`` and the sizes
-    override it. Training stops at ``iterations`` or after ``minutes``,
-    whichever comes first. ``precision`` bf16 runs the model under autocast (measured
+    override it. ``src`` and ``dst`` are one face manifest each or several (their union).
+    Training stops at ``iterations`` or after ``minutes`` of training (a resumed model counts the
+    time it trained before), whichever comes first; with ``minutes`` and no ``iterations`` the
+    time budget alone decides (no default cap), without either it stops at 2000 iterations.
+    ``mesh_masks`` trains on Face Mesh hull masks and eye/mouth hulls (cached beside the model),
+    else on the template ellipse. ``precision`` bf16 runs the model under autocast (measured
     1.75x faster on this project's AVX512-BF16 CPU with the same loss curve); ``auto``
     picks it where the hardware supports it; losses are always computed in fp32.
     """
 
-    src: Path
-    dst: Path
+    src: tuple[Path, ...] | Path
+    dst: tuple[Path, ...] | Path
     out: Path
     preset: str = "lq"
     arch: str | None = None
@@ -52,7 +59,7 @@ class TrainConfig:
     encoder_dims: int | None = None
     ae_dims: int | None = None
     decoder_dims: int | None = None
-    iterations: int = 2000
+    iterations: int | None = None
     minutes: float | None = None
     batch_size: int = 8
     learning_rate: float = 2e-4
@@ -64,7 +71,15 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
+    mesh_masks: bool = True
     resume: bool = False
+
+    @property
+    def iteration_cap(self) -> int | None:
+        """The iteration limit: the one given, none under a time budget alone, else the default."""
+        if self.iterations is not None:
+            return self.iterations
+        return None if self.minutes else DEFAULT_ITERATIONS
 
     def spec(self) -> ModelSpec:
         if self.preset not in PRESETS:
@@ -100,7 +115,7 @@ def save_checkpoint(state: TrainState, folder: Path) -> Path:
                "model": state.model.state_dict(), "optimiser": state.optimiser.state_dict(),
                "iteration": state.iteration, "generator": state.generator.get_state(), "log": state.log,
                "meta": state.meta}
-    target = folder / CHECKPOINT
+    target = TrainOutput(folder).checkpoint
     with atomic_path(target) as tmp:
         torch.save(payload, tmp)
     return target
@@ -120,7 +135,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
 
 
 def restore_state(config: TrainConfig, device: torch.device, folder: Path) -> TrainState:
-    payload = load_checkpoint(folder / CHECKPOINT, device)
+    payload = load_checkpoint(TrainOutput(folder).checkpoint, device)
     state = new_state(config, device)
     if payload["spec"] != state.model.spec.as_dict():
         raise SwaplabError(f"{folder}: checkpoint is a {payload['spec']} model, the config asks for "
@@ -138,9 +153,9 @@ class Batcher:
     def __init__(self, src: FaceSet, dst: FaceSet, config: TrainConfig, device: torch.device) -> None:
         self.sets = {"src": src, "dst": dst}
         self.config, self.device = config, device
-        resolution = src.resolution
-        self.mask = torch.from_numpy(face_mask(resolution, src.face_type))[None, None]
-        self.focus = {side: eyes_mouth_weights(s.landmarks, resolution) for side, s in self.sets.items()}
+        # (N, 2, R, R) uint8 per side: target mask and eye/mouth weight, x255
+        self.extra = {side: torch.cat([target_masks(s), focus_weights(s)], dim=1).mul(255).round().to(torch.uint8)
+                      for side, s in self.sets.items()}
 
     def draw(self, gen: torch.Generator) -> dict[str, tuple[torch.Tensor, ...]]:
         picks = {side: torch.randint(len(s.faces), (self.config.batch_size,), generator=gen)
@@ -150,7 +165,7 @@ class Batcher:
             images["src"] = match_colour_stats(images["src"], images["dst"])
         batch = {}
         for side, image in images.items():
-            extra = torch.cat([self.mask.expand(len(image), -1, -1, -1), self.focus[side][picks[side]]], dim=1)
+            extra = self.extra[side][picks[side]].float() / 255
             warped, target, moved = warp_pair(colour_jitter(image, gen), gen, extra)
             batch[side] = tuple(t.to(self.device) for t in (warped, target, moved[:, :1], moved[:, 1:]))
         return batch
@@ -177,14 +192,16 @@ def train_step(state: TrainState, batch: dict, config: TrainConfig) -> dict[str,
 def _write_log(log: list, folder: Path) -> None:
     lines = ["iteration,seconds,src,dst,src_mask,dst_mask"]
     lines += [",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row) for row in log]
-    write_text_atomic(folder / "losses.csv", "\n".join(lines) + "\n")
+    write_text_atomic(TrainOutput(folder).losses, "\n".join(lines) + "\n")
 
 
 def _check(config: TrainConfig) -> None:
     if config.colour_transfer not in ("none", "rct"):
         raise SwaplabError(f"training colour transfer {config.colour_transfer!r}: choose none or rct")
-    if config.iterations < 1 or config.batch_size < 1:
+    if (config.iterations is not None and config.iterations < 1) or config.batch_size < 1:
         raise SwaplabError("iterations and batch size must be at least 1")
+    if config.minutes is not None and config.minutes <= 0:
+        raise SwaplabError(f"--minutes {config.minutes}: a time budget must be positive")
 
 
 def run(config: TrainConfig, on_step: Callable[[int, dict], None] | None = None) -> Path:
@@ -194,38 +211,41 @@ def run(config: TrainConfig, on_step: Callable[[int, dict], None] | None = None)
     device = resolve_device(config.device)
     config = dataclasses.replace(config, precision=resolve_precision(config.precision, device))
     spec = config.spec()
-    if (folder / CHECKPOINT).exists() and not config.resume:
+    if TrainOutput(folder).checkpoint.exists() and not config.resume:
         raise SwaplabError(f"{folder}: already holds a model; pass --resume to continue it or choose a new folder")
     state = restore_state(config, device, folder) if config.resume else new_state(config, device)
-    src = load_faceset(config.src, spec.resolution, config.max_faces)
-    dst = load_faceset(config.dst, spec.resolution, config.max_faces)
+    output = TrainOutput(folder)
+    src, dst = (load_faceset(getattr(config, side), spec.resolution, config.max_faces,
+                             output.mesh_landmarks(side, "{key}") if config.mesh_masks else None)
+                for side in ("src", "dst"))
     if src.face_type != dst.face_type:
         raise SwaplabError(f"src faces are {src.face_type!r}, dst faces {dst.face_type!r}: extract both alike")
     state.meta = {"face_type": src.face_type, "src_identity": src.identity, "dst_identity": dst.identity,
                   "seed": config.seed, "precision": config.precision}
-    save_config(config, folder / "train_config.json")
+    save_config(config, output.config)
     batcher = Batcher(src, dst, config, device)
     try:
         _loop(state, batcher, config, folder, on_step)
     finally:
         save_checkpoint(state, folder)
         _write_log(state.log, folder)
-        write_preview(state.model, src, dst, folder / "preview.png")
-    return folder / CHECKPOINT
+        write_preview(state.model, src, dst, output.preview)
+    return output.checkpoint
 
 
 def _loop(state: TrainState, batcher: Batcher, config: TrainConfig, folder: Path,
           on_step: Callable[[int, dict], None] | None) -> None:
-    start = time.perf_counter()
-    deadline = start + config.minutes * 60 if config.minutes else None
-    offset = state.log[-1][1] if state.log else 0.0
+    start = clock()
+    offset = state.log[-1][1] if state.log else 0.0  # seconds trained before a resume
+    deadline = start + config.minutes * 60 - offset if config.minutes else None
     state.model.train()
     with make_progress() as progress:
-        task = progress.add_task("train", total=config.iterations, completed=state.iteration)
-        while state.iteration < config.iterations and (deadline is None or time.perf_counter() < deadline):
+        cap = config.iteration_cap
+        task = progress.add_task("train", total=cap, completed=state.iteration)
+        while (cap is None or state.iteration < cap) and (deadline is None or clock() < deadline):
             losses = train_step(state, batcher.draw(state.generator), config)
             state.iteration += 1
-            elapsed = offset + time.perf_counter() - start
+            elapsed = offset + clock() - start
             state.log.append([state.iteration, elapsed, *(losses[k] for k in ("src", "dst", "src_mask", "dst_mask"))])
             progress.update(task, completed=state.iteration,
                             description=f"train src {losses['src']:.3f} dst {losses['dst']:.3f}")
@@ -235,6 +255,6 @@ def _loop(state: TrainState, batcher: Batcher, config: TrainConfig, folder: Path
                 save_checkpoint(state, folder)
                 _write_log(state.log, folder)
             if state.iteration % config.preview_every == 0:
-                write_preview(state.model, batcher.sets["src"], batcher.sets["dst"], folder / "preview.png")
+                write_preview(state.model, batcher.sets["src"], batcher.sets["dst"], TrainOutput(folder).preview)
                 state.model.train()
 

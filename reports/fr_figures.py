@@ -1,4 +1,14 @@
-"""FR vulnerability figures: score histograms with thresholds, DET curves on probit axes."""
+"""FR vulnerability figures, drawn from the score tables of ``evaluate fr`` as the study draws them.
+
+* the vulnerability figure (bob.pad's ``vuln_hist`` with the IAPMR line): densities of genuine,
+  zero-effort impostor and attack scores on eval, the licit threshold chosen on dev, and on a
+  second axis FMR, FNMR and IAPMR as curves over the threshold;
+* the licit DET curve on probit axes, only where it has something to show: when genuine and
+  impostor scores separate completely every threshold between them gives FMR = FNMR = 0 and the
+  curve is a single corner point.
+
+Every figure is written as PNG (for the page) and PDF (for papers).
+"""
 
 from __future__ import annotations
 
@@ -11,59 +21,115 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 
 from swaplab.core import metrics  # noqa: E402
 from swaplab.core.fileio import atomic_path  # noqa: E402
-from swaplab.evaluate.fr import SCORE_TABLE  # noqa: E402
+from swaplab.datasets.outputs import FROutput  # noqa: E402
+from swaplab.reports import columns as C  # noqa: E402
 
 PALETTE = {"genuine": "#2b8a3e", "zei": "#1c7ed6", "attack": "#e03131"}
 LABELS = {"genuine": "genuine", "zei": "zero-effort impostor", "attack": "deepfake attack"}
+FIGURE_FORMATS = ("png", "pdf")
 
 
 def save_figure(fig: plt.Figure, target: Path) -> Path:
-    """Write a figure as PNG atomically and close it."""
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    """Write a figure as PNG and PDF (same stem) atomically, close it, return the PNG path."""
+    target = Path(target).with_suffix(".png")
+    for fmt in FIGURE_FORMATS:
+        with atomic_path(target.with_suffix(f".{fmt}")) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return target
 
 
-def score_histogram(scores: pd.DataFrame, found: dict, title: str) -> plt.Figure:
-    """Eval-split score densities of genuine, impostor and attack comparisons, thresholds drawn."""
-    tier = found["tier"]
-    data = scores[(scores.split == "eval") & ((scores.kind != "attack") | (scores.tier == tier))]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    sns.histplot(data=data, x="score", hue="kind", palette=PALETTE, stat="density", common_norm=False,
-                 element="step", bins=40, ax=ax, hue_order=[k for k in PALETTE if k in set(data.kind)])
-    ax.axvline(found["threshold"], color="k", ls="--", lw=1,
-               label=f"EER threshold (IAPMR {found['iapmr']['value']:.1%})")
-    ax.axvline(found["fmr0.01"]["threshold"], color="0.4", ls=":", lw=1, label="FMR = 1 % threshold")
+def eval_scores(scores: pd.DataFrame, tier: str) -> dict[str, np.ndarray]:
+    """Eval-split scores per kind (genuine, zei, attack of ``tier``); kinds without scores are left out."""
+    ev = scores[scores.split == "eval"]
+    parts = {kind: ev[(ev.kind == kind) & ((kind != "attack") | (ev.tier == tier))].score.to_numpy(float)
+             for kind in PALETTE}
+    return {kind: values for kind, values in parts.items() if values.size}
+
+
+def accept_rates(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Share of ``values`` at or above each threshold (accepted as genuine), shape of ``thresholds``."""
+    ordered = np.sort(values)
+    return 1.0 - np.searchsorted(ordered, thresholds, side="left") / ordered.size
+
+
+def scores_separate(negatives: np.ndarray, positives: np.ndarray) -> bool:
+    """True when every positive (genuine) score is above every negative (impostor) score."""
+    return bool(len(negatives) and len(positives) and np.min(positives) > np.max(negatives))
+
+
+def _histograms(ax: plt.Axes, parts: dict[str, np.ndarray], bins: np.ndarray) -> None:
+    for kind, values in parts.items():
+        ax.hist(values, bins=bins, density=True, histtype="stepfilled", alpha=0.35, color=PALETTE[kind],
+                edgecolor=PALETTE[kind], label=f"{LABELS[kind]} ({values.size})")
+    ax.set_ylabel("density")
+    ax.set_xlabel("score (similarity to the claimed template; higher = more genuine)")
+
+
+def _rate_curves(ax: plt.Axes, parts: dict[str, np.ndarray], grid: np.ndarray) -> None:
+    curves = (("zei", "FMR", "--", lambda v: accept_rates(v, grid)),
+              ("genuine", "FNMR", ":", lambda v: 1.0 - accept_rates(v, grid)),
+              ("attack", "IAPMR", "-", lambda v: accept_rates(v, grid)))
+    for kind, name, style, rate in curves:
+        if kind in parts:
+            ax.plot(grid, 100 * rate(parts[kind]), style, color=PALETTE[kind], lw=1.6, label=name)
+    ax.set_ylim(-2, 102)
+    ax.set_ylabel("error rate (%)")
+
+
+def vulnerability_figure(scores: pd.DataFrame, found: dict, title: str) -> plt.Figure:
+    """Eval score histograms, the licit threshold, and FMR / FNMR / IAPMR over the threshold (right axis)."""
+    parts = eval_scores(scores, found["tier"])
+    threshold = found.get(C.JSON_THRESHOLD)
+    everything = np.concatenate(list(parts.values()) + ([np.array([threshold])] if threshold is not None else []))
+    low, high = float(everything.min()), float(everything.max())
+    pad = 0.05 * (high - low or 1.0)
+    bins = np.linspace(low - pad, high + pad, 41)
+    fig, ax = plt.subplots(figsize=(7.2, 3.8))
+    _histograms(ax, parts, bins)
+    rates = ax.twinx()
+    _rate_curves(rates, parts, np.linspace(low - pad, high + pad, 400))
+    if threshold is not None:
+        at = accept_rates(parts["attack"], np.array([threshold]))[0] if "attack" in parts else float("nan")
+        ax.axvline(threshold, color="k", ls="--", lw=1)
+        ax.annotate(f"licit EER threshold (dev)\nIAPMR {C.percent(at)}", (threshold, 0.97),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(4, 0), textcoords="offset points", fontsize=7, va="top")
+    handles = ax.get_legend_handles_labels()
+    curve_handles = rates.get_legend_handles_labels()
+    ax.legend(handles[0] + curve_handles[0], handles[1] + curve_handles[1], fontsize=7, loc="center left",
+              bbox_to_anchor=(1.1, 0.5), frameon=False)
     ax.set_title(title, fontsize=9)
-    ax.set_xlabel("score (cosine similarity; higher = more genuine)")
-    handles, names = ax.get_legend_handles_labels()
-    legend = ax.get_legend()
-    kinds = [t.get_text() for t in legend.get_texts()] if legend else []
-    ax.legend(list(legend.legend_handles if legend else []) + handles,
-              [LABELS.get(k, k) for k in kinds] + names, fontsize=7)
     return fig
 
 
+def _operating_points(found: dict) -> list[tuple[str, float, float]]:
+    """(label, threshold, IAPMR) of the licit-EER threshold and of each FMR target ``found`` resolves."""
+    points = []
+    if found.get(C.JSON_THRESHOLD) is not None:
+        points.append(("EER thr.", found[C.JSON_THRESHOLD], found.get("iapmr", {}).get("value", np.nan)))
+    targets = found.get(C.JSON_OPERATING_POINTS) or {}
+    for at in targets.values():
+        if at.get("threshold") is not None and np.isfinite(at["threshold"]) and not at.get("reason"):
+            points.append((f"FMR {at.get('target_fmr', np.nan):.1%} thr.", at["threshold"], at.get("iapmr", np.nan)))
+    return points
+
+
 def det_curve(scores: pd.DataFrame, found: dict, title: str) -> plt.Figure:
-    """Licit DET curve (eval) on probit axes, with the IAPMR at each threshold marked."""
-    ev = scores[scores.split == "eval"]
-    fmr, fnmr = metrics.det(ev[ev.kind == "zei"].score, ev[ev.kind == "genuine"].score)
+    """Licit DET curve (eval) on probit axes, with the IAPMR at each operating threshold marked."""
+    parts = eval_scores(scores, found["tier"])
+    fmr, fnmr = metrics.det(parts["zei"], parts["genuine"])
     fig, ax = plt.subplots(figsize=(4.6, 4.2))
     ax.plot(metrics.probit(fmr), metrics.probit(fnmr), color=PALETTE["zei"], label="licit (genuine vs impostor)")
-    points = [("EER thr.", found["threshold"], found["iapmr"]["value"])]
-    points += [(f"FMR {t:.1%} thr.", found[f"fmr{t:g}"]["threshold"], found[f"fmr{t:g}"]["iapmr"]["value"])
-               for t in (0.01, 0.001)]
-    for row, (name, threshold, rate) in enumerate(points):
-        at_fmr, at_fnmr = metrics.fmr_fnmr(ev[ev.kind == "zei"].score, ev[ev.kind == "genuine"].score, threshold)
-        ax.plot(metrics.probit(np.array([at_fmr])), metrics.probit(np.array([at_fnmr])), "o", color=PALETTE["attack"])
-        ax.annotate(f"{name}\nIAPMR {rate:.1%}", (metrics.probit(np.array([at_fmr]))[0],
-                    metrics.probit(np.array([at_fnmr]))[0]), fontsize=6, xytext=(6, 4 + 18 * row),
-                    textcoords="offset points")
+    for row, (name, threshold, rate) in enumerate(_operating_points(found)):
+        at_fmr, at_fnmr = metrics.fmr_fnmr(parts["zei"], parts["genuine"], threshold)
+        x, y = metrics.probit(np.array([at_fmr]))[0], metrics.probit(np.array([at_fnmr]))[0]
+        ax.plot([x], [y], "o", color=PALETTE["attack"])
+        label = f"IAPMR {C.percent(rate)}" if np.isfinite(rate) else "IAPMR n/a"
+        ax.annotate(f"{name}\n{label}", (x, y), fontsize=6, xytext=(6, 4 + 18 * row), textcoords="offset points")
     ticks = np.array([0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95])
     ax.set_xticks(metrics.probit(ticks), [f"{t:.1%}" for t in ticks], fontsize=6)
     ax.set_yticks(metrics.probit(ticks), [f"{t:.1%}" for t in ticks], fontsize=6)
@@ -76,21 +142,28 @@ def det_curve(scores: pd.DataFrame, found: dict, title: str) -> plt.Figure:
 
 
 def draw_fr_figures(scores: pd.DataFrame, found: dict, folder: Path, stem: str) -> list[Path]:
-    """Histogram and DET figure for one backend x level x tier; returns the PNG paths."""
-    return [save_figure(score_histogram(scores, found, stem), folder / f"hist-{stem}.png"),
-            save_figure(det_curve(scores, found, stem), folder / f"det-{stem}.png")]
+    """The vulnerability figure of one backend x level x tier, and its DET curve where it has something
+    to show (genuine and impostor scores overlap); returns the PNG paths (a PDF lies beside each)."""
+    title = f"{C.display_name(found.get('backend', ''))}, {found.get('level', '')} level, {found['tier']} deepfakes"
+    drawn = [save_figure(vulnerability_figure(scores, found, title), folder / f"vuln-{stem}.png")]
+    parts = eval_scores(scores, found["tier"])
+    if "zei" in parts and "genuine" in parts and not scores_separate(parts["zei"], parts["genuine"]):
+        drawn.append(save_figure(det_curve(scores, found, title), folder / f"det-{stem}.png"))
+    return drawn
 
 
-def draw_fr_run(fr_dir: Path) -> list[Path]:
+def draw_fr_run(fr_dir: Path, folder: Path | None = None) -> list[Path]:
     """Every figure of an FR protocol run, drawn from its score tables and ``metrics.json``.
 
-    ``fr_dir`` is the ``out`` of :func:`swaplab.evaluate.fr.run`: ``scores/<backend>/<level>/scores.csv``
-    holds the score table and ``metrics.json`` the thresholds and rates of each scenario.
+    ``fr_dir`` is the ``out`` of :func:`swaplab.evaluate.fr.run` (see
+    :class:`swaplab.datasets.outputs.FROutput`); figures go to ``folder`` (default: its ``figures``).
     """
-    details = json.loads((Path(fr_dir) / "metrics.json").read_text())
+    run = FROutput(Path(fr_dir))
+    details = json.loads(run.metrics_json.read_text())
+    folder = run.figures if folder is None else Path(folder)
     drawn = []
-    for found in details["results"]:
+    for found in details.get(C.JSON_RESULTS, []):
         backend, level = found["backend"], found["level"]
-        scores = pd.read_csv(Path(fr_dir) / "scores" / backend / level / SCORE_TABLE, keep_default_na=False)
-        drawn += draw_fr_figures(scores, found, Path(fr_dir) / "figures", f"{backend}-{level}-{found['tier']}")
+        scores = pd.read_csv(run.score_table(backend, level), keep_default_na=False)
+        drawn += draw_fr_figures(scores, found, folder, f"{backend}-{level}-{found['tier']}")
     return drawn

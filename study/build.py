@@ -1,43 +1,62 @@
 """``swaplab study build``: from indexed genuine videos to a tiered deepfake set.
 
-Each identity's first video (by path) trains the models; its other videos
-are held out and swapped. For each pair (look-alikes by FaceNet, or a pairs
-file) and tier, one model learns both people (the shared encoder serves both
-directions) and swaps both people's held-out videos. A finished job leaves
-``DONE`` and is not redone, so an interrupted build resumes where it stopped.
-Jobs run in local processes (``--workers``) or on Ray (``--executor ray``),
-so the same command scales from a laptop to a cluster.
+Every person's real segments (``swaplab datasets index --segment-seconds``; or whole videos, three
+or more per person) have a role, and no frame serves two roles:
+
+enrol   builds the person's FR template (``study run``); never seen by the generator
+train   trains the generator (the attacker's material); also picks look-alike pairs
+probe   genuine probes, and the videos that are swapped (the attacks)
+
+For each pair (look-alikes by FaceNet on the training faces, or a pairs file) and tier, one
+model learns both people from their training segments and swaps both people's probe segments.
+Real probes and fakes go through one chain (``study.segments``): probe segment cut once, then
+the composite's writer (the swap, or a plain re-encode for the real probe), then face detection
+at the same extraction settings in the resulting video. A swap that left the face as it was
+(``face_change`` below ``failed_change``, or FaceNet similarity to the probe of at least
+``failed_similarity``, or no face found in it) is a failed swap: kept on disk, counted in
+``study.json``, left out of the attack set. A finished job leaves ``DONE`` and is not redone.
+Jobs run in local processes (``--workers``) or on Ray (``--executor ray``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
 from swaplab.core.config import save_config
-from swaplab.datasets.manifest import read_manifest, write_manifest
-from swaplab.datasets.video_index import VideoRecord, read_index
 from swaplab.core.errors import SwaplabError
 from swaplab.core.fileio import require_writable_dir, write_json_atomic
+from swaplab.core.progress import make_progress
+from swaplab.datasets.layouts import assign_roles
+from swaplab.datasets.manifest import read_manifest, write_manifest
+from swaplab.datasets.outputs import DONE_MARKER, StudyOutput, SwapJobOutput
+from swaplab.datasets.video_index import VideoRecord, read_index
 from swaplab.faces import extract
 from swaplab.generate import swap
 from swaplab.generate.pipeline import swap_measured, train_or_resume
-from swaplab.core.progress import make_progress
+from swaplab.study import segments
 from swaplab.study.pairs import lookalike_pairs, read_pairs
+from swaplab.study.record import SegmentUse, StudyRecord, SwapResult
 
-BUILD_FILE = "study.json"
 EXECUTORS = ("local", "ray")
+# One extraction setting for every face of the study: enrolment, training, real probes and fakes.
+EXTRACTION = {"crop_size": 256, "face_type": "whole_face", "detect_every": 4, "smooth": 0}
+ROLES = {"enrol": "first segment of each person: FR enrolment template only",
+         "train": "generator training and look-alike pairing only",
+         "probe": "genuine probes, and the segments swapped into attacks"}
 
 
 @dataclass(frozen=True)
 class BuildConfig:
-    """Settings of ``swaplab study build``; ``minutes`` / ``iterations`` bound each model's training."""
+    """Settings of ``swaplab study build``; ``minutes`` / ``iterations`` bound each model's training;
+    ``max_probes`` caps the probe segments used per person (the first ones; ``None``: all)."""
 
     index: Path
     out: Path
@@ -49,11 +68,14 @@ class BuildConfig:
     workers: int = 1
     seed: int = 0
     device: str = "auto"
+    max_probes: int | None = None
+    failed_change: float = 2.0
+    failed_similarity: float = 0.98
 
 
 @dataclass(frozen=True)
 class Job:
-    """One model: a pair of people at one tier, and the held-out videos it swaps."""
+    """One model: a pair of people at one tier, and the probe segments (cut files) it swaps."""
 
     src: str
     dst: str
@@ -67,72 +89,167 @@ class Job:
     iterations: int
     seed: int
     device: str
+    failed_change: float = 2.0
+    failed_similarity: float = 0.98
 
 
-def genuine_videos(records: list[VideoRecord], root: Path) -> dict[str, list[Path]]:
-    """identity -> its real videos (sorted); each needs one to train on and one to swap."""
-    videos: dict[str, list[Path]] = defaultdict(list)
-    for record in records:
-        if record.label == "real":
-            videos[record.identity].append(root / record.path)
-    lonely = sorted(i for i, v in videos.items() if len(v) < 2)
-    if lonely:
-        raise SwaplabError(f"identities {lonely} have one real video only: each needs a training and a held-out video")
-    return {identity: sorted(paths) for identity, paths in sorted(videos.items())}
+@dataclass(frozen=True)
+class Prepared:
+    """Faces and files of the real segments: per identity its enrolment and training manifests and
+    probe cuts; the real-probe manifests; what each segment was used for."""
+
+    enrolment: dict[str, Path]
+    training: dict[str, Path]
+    probe_cuts: dict[str, list[Path]]
+    real_probes: list[Path]
+    uses: list[SegmentUse]
 
 
-def extract_all(videos: dict[str, list[Path]], out: Path, device: str) -> dict[str, list[Path]]:
-    """identity -> one face manifest per video (skipped when already there)."""
-    manifests: dict[str, list[Path]] = {}
-    for identity, paths in videos.items():
-        manifests[identity] = []
-        for video in paths:
-            folder = out / "faces" / identity / video.stem
-            manifest = folder / extract.MANIFEST_NAME
-            if not manifest.exists():
-                extract.run(extract.ExtractConfig(inputs=(video,), out=folder, identity=identity, device=device))
-            manifests[identity].append(manifest)
+def study_rows(records: list[VideoRecord]) -> dict[str, list[VideoRecord]]:
+    """identity -> its real rows with roles (assigned over whole videos when the index has none)."""
+    real = [r for r in records if r.label == "real"]
+    if real and not any(r.role for r in real):
+        real = assign_roles(real)
+    by_identity: dict[str, list[VideoRecord]] = defaultdict(list)
+    for record in real:
+        by_identity[record.identity].append(record)
+    for identity, rows in by_identity.items():
+        missing = [role for role in ROLES if role not in {r.role for r in rows}]
+        if missing:
+            raise SwaplabError(f"{identity}: no {' or '.join(missing)} segment; index with --segment-seconds")
+    return dict(sorted(by_identity.items()))
+
+
+def extract_sources(rows: dict[str, list[VideoRecord]], root: Path, out: StudyOutput, device: str) -> dict[str, Path]:
+    """Video path in the index -> manifest of the whole video (extracted once, skipped when there)."""
+    manifests = {}
+    for identity, records in rows.items():
+        for path in dict.fromkeys(r.path for r in records if r.role in ("enrol", "train")):
+            target = out.source_faces(identity, Path(path).stem)
+            if not target.manifest.exists():
+                extract.run(extract.ExtractConfig(inputs=(root / path,), out=target.folder, identity=identity,
+                                                  device=device, **EXTRACTION))
+            manifests[path] = target.manifest
     return manifests
 
 
-def templates(manifests: dict[str, list[Path]], device: str) -> dict[str, np.ndarray]:
-    """FaceNet template (mean embedding of every 5th face of the training video) per identity."""
+def _use(record: VideoRecord, manifest: Path) -> SegmentUse:
+    return SegmentUse(record.identity, record.path, record.segment, record.start, record.end, record.role,
+                      segments.segment_name(record), str(manifest))
+
+
+def prepare(rows: dict[str, list[VideoRecord]], root: Path, out: StudyOutput, config: BuildConfig) -> Prepared:
+    """Enrolment and training manifests from the whole videos' faces; probe segments cut, re-encoded
+    like a composite and extracted."""
+    sources = extract_sources(rows, root, out, config.device)
+    prepared = Prepared({}, {}, {}, [], [])
+    for identity, records in rows.items():
+        enrol = next(r for r in records if r.role == "enrol")
+        target = out.segment_manifest(identity, segments.segment_name(enrol))
+        prepared.enrolment[identity] = segments.segment_manifest(sources, [(enrol, segments.segment_name(enrol))],
+                                                                 target)
+        training = [r for r in records if r.role == "train"]
+        prepared.training[identity] = segments.segment_manifest(
+            sources, [(r, segments.segment_name(r)) for r in training], out.segment_manifest(identity, "train"))
+        prepared.uses.append(_use(enrol, prepared.enrolment[identity]))
+        prepared.uses.extend(_use(r, prepared.training[identity]) for r in training)
+        probes = [r for r in records if r.role == "probe"][:config.max_probes]
+        prepared.probe_cuts[identity] = []
+        for record in probes:
+            cut, manifest = real_probe(record, root, out, config.device)
+            prepared.probe_cuts[identity].append(cut)
+            prepared.real_probes.append(manifest)
+            prepared.uses.append(_use(record, manifest))
+    return prepared
+
+
+def real_probe(record: VideoRecord, root: Path, out: StudyOutput, device: str) -> tuple[Path, Path]:
+    """Cut the probe segment (the swap's input), re-encode it as a composite is written, extract its
+    faces; returns (cut, real-probe manifest)."""
+    name = segments.segment_name(record)
+    cut = segments.cut_segment(root / record.path, record, out.probe_cut(record.identity, name))
+    video = segments.reencode_like_composite(cut, out.real_probe(record.identity, name))
+    faces = out.real_probe_faces(record.identity, name)
+    if not faces.manifest.exists():
+        extract.run(extract.ExtractConfig(inputs=(video,), out=faces.folder, identity=record.identity, device=device,
+                                          **EXTRACTION))
+    return cut, faces.manifest
+
+
+def templates(training: dict[str, Path], device: str) -> dict[str, np.ndarray]:
+    """FaceNet template (mean embedding of every 5th training face) per identity."""
     from swaplab.faces.backends import FR_BACKENDS, mean_template
     from swaplab.faces.embed import embed_records, manifest_faces
 
     backend = FR_BACKENDS.get("facenet", device=device)
-    return {identity: mean_template(embed_records(backend, manifest_faces(paths[0], step=5)))
-            for identity, paths in manifests.items()}
+    return {identity: mean_template(embed_records(backend, manifest_faces(path, step=5)))
+            for identity, path in training.items()}
 
 
-def plan_jobs(config: BuildConfig, videos: dict[str, list[Path]], manifests: dict[str, list[Path]],
-              pairs: list[tuple[str, str]]) -> list[Job]:
-    return [Job(src, dst, tier, str(manifests[src][0]), str(manifests[dst][0]),
-                tuple(map(str, videos[src][1:])), tuple(map(str, videos[dst][1:])),
-                str(config.out / "fakes" / tier / f"{src}__{dst}"), config.minutes, config.iterations,
-                config.seed, config.device)
+def plan_jobs(config: BuildConfig, prepared: Prepared, pairs: list[tuple[str, str]]) -> list[Job]:
+    out = StudyOutput(config.out)
+    return [Job(src, dst, tier, str(prepared.training[src]), str(prepared.training[dst]),
+                tuple(map(str, prepared.probe_cuts[src])), tuple(map(str, prepared.probe_cuts[dst])),
+                str(out.job(tier, src, dst)), config.minutes, config.iterations, config.seed, config.device,
+                config.failed_change, config.failed_similarity)
             for tier in config.tiers for src, dst in pairs]
 
 
-def run_job(job: Job) -> list[str]:
-    """Train the pair's model and swap both people's held-out videos; returns the fake manifests."""
-    folder = Path(job.folder)
-    if (folder / "DONE").exists():
-        return json.loads((folder / "DONE").read_text())
-    model = folder / "model"
-    train_or_resume(Path(job.src_faces), Path(job.dst_faces), model, preset=job.tier, iterations=job.iterations,
-                    minutes=job.minutes, seed=job.seed, device=job.device)
-    manifests = []
-    for into, videos, pasted in (("src", job.dst_videos, job.src_faces), ("dst", job.src_videos, job.dst_faces)):
-        for video in map(Path, videos):
-            config = swap.SwapConfig(model=model, dst=video, out=folder / f"{into}_into_{video.stem}", into=into,
-                                     device=job.device)
-            manifests.append(str(swap_measured(config, Path(pasted))))
-    write_json_atomic(folder / "DONE", manifests)
-    return manifests
+def attack_manifest(video: Path, out: SwapJobOutput, claimed: str, filmed: str, device: str) -> Path | None:
+    """Detect the face in the fake (as in real probes) and label the rows fake; ``None`` when no face."""
+    target = out.attack_faces.manifest
+    if not target.exists():
+        try:
+            extract.run(extract.ExtractConfig(inputs=(video,), out=out.attack_faces.folder, identity=claimed,
+                                              device=device, **EXTRACTION))
+        except SwaplabError:
+            return None
+    run = next((r.generator_run for r in read_manifest(out.swap.fakes.manifest) if r.generator_run), "")
+    rows = [replace(r, label="fake", identity=claimed, source_identity=filmed, generator_run=run)
+            for r in read_manifest(target)]
+    return write_manifest(rows, target)
 
 
-def _run_local(jobs: list[Job], workers: int) -> list[list[str]]:
+def failure(change: float, similarity: float, job: Job) -> str:
+    """Why a swap counts as failed ('' when it does not)."""
+    if change < job.failed_change:
+        return f"face_change {change:.2f} < {job.failed_change}: the face was left as it was"
+    if not math.isnan(similarity) and similarity >= job.failed_similarity:
+        return f"similarity_to_dst {similarity:.3f} >= {job.failed_similarity}: still the filmed person"
+    return ""
+
+
+def swap_probe(job: Job, into: str, cut: Path, pasted: Path) -> SwapResult:
+    """Swap one probe segment, detect the face in the fake, flag a failed swap."""
+    folder = Path(job.folder) / f"{into}_into_{cut.stem}"
+    out = SwapJobOutput(folder, cut.stem)
+    swap_measured(swap.SwapConfig(model=Path(job.folder) / "model", dst=cut, out=folder, into=into,
+                                  device=job.device), pasted)
+    claimed, filmed = (job.src, job.dst) if into == "src" else (job.dst, job.src)
+    change = segments.face_change(out.swap.video, cut, out.swap.dst_faces.manifest)
+    similarity = float(json.loads(out.swap.quality.read_text()).get("similarity_to_dst", float("nan")))
+    manifest = attack_manifest(out.swap.video, out, claimed, filmed, job.device)
+    reason = failure(change, similarity, job) if manifest else "no face detected in the fake"
+    run = read_manifest(manifest)[0].generator_run if manifest else ""
+    return SwapResult(job.tier, claimed, filmed, cut.stem, str(out.swap.video), str(manifest or ""), change,
+                      similarity, bool(reason), reason, run)
+
+
+def run_job(job: Job) -> list[dict]:
+    """Train the pair's model on their training segments and swap both people's probe segments."""
+    done = Path(job.folder) / DONE_MARKER
+    if done.exists():
+        return json.loads(done.read_text())
+    train_or_resume(Path(job.src_faces), Path(job.dst_faces), Path(job.folder) / "model", preset=job.tier,
+                    iterations=job.iterations, minutes=job.minutes, seed=job.seed, device=job.device)
+    results = [swap_probe(job, "src", Path(video), Path(job.src_faces)) for video in job.dst_videos]
+    results += [swap_probe(job, "dst", Path(video), Path(job.dst_faces)) for video in job.src_videos]
+    found = [asdict(result) for result in results]
+    write_json_atomic(done, found)
+    return found
+
+
+def _run_local(jobs: list[Job], workers: int) -> list[list[dict]]:
     with make_progress() as progress:
         task = progress.add_task("study build (models)", total=len(jobs))
         if workers <= 1:
@@ -157,7 +274,7 @@ def _limit_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _run_ray(jobs: list[Job]) -> list[list[str]]:
+def _run_ray(jobs: list[Job]) -> list[list[dict]]:
     try:
         import ray
     except ImportError:
@@ -174,35 +291,52 @@ def _run_ray(jobs: list[Job]) -> list[list[str]]:
     return [ray.get(ref) for ref in refs]  # in job order
 
 
+def chains() -> dict[str, tuple[str, ...]]:
+    """The processing each kind of face went through, for ``study.json``."""
+    settings = ", ".join(f"{k}={v}" for k, v in EXTRACTION.items())
+    encode = f"core.media.write_video H.264 crf={segments.WRITER_CRF}"
+    cut = f"decode source, keep frames with timestamp in [start, end), {encode}, no audio (segment cut)"
+    return {
+        "enrolment": ("source video (as published)", f"extract whole video ({settings})",
+                      "rows with timestamp in the enrol segment"),
+        "generator_training": ("source video (as published)", f"extract whole video ({settings})",
+                               "rows with timestamp in the train segments"),
+        "real_probe": ("source video (as published)", cut,
+                       f"decode, {encode} at the cut's fps with its audio (as generate.composite writes a swap)",
+                       f"extract: MTCNN detection in the re-encoded video ({settings})"),
+        "fake": ("source video (as published)", cut,
+                 f"decode, swap, generate.composite: {encode} at the cut's fps with its audio",
+                 f"extract: MTCNN detection in the fake video ({settings})"),
+    }
+
+
+def failed_rule(config: BuildConfig) -> str:
+    return (f"a swap is failed (left out of the attack set, counted) when face_change (mean |fake - probe| in the "
+            f"probe's face boxes, 0-255) < {config.failed_change}, or FaceNet similarity_to_dst (quality.json) >= "
+            f"{config.failed_similarity}, or no face is detected in the fake")
+
+
 def run(config: BuildConfig) -> Path:
-    """Build (or finish) the deepfake set; return ``study.json`` (genuine and fake manifests by tier)."""
+    """Build (or finish) the deepfake set; return ``study.json`` (a :class:`StudyRecord`)."""
     if config.executor not in EXECUTORS:
         raise SwaplabError(f"unknown executor {config.executor!r}; choose one of {EXECUTORS}")
-    out = require_writable_dir(config.out)
+    out = StudyOutput(require_writable_dir(config.out))
     root, records = read_index(config.index)
-    videos = genuine_videos(records, root)
-    manifests = extract_all(videos, out, config.device)
-    pairs = (read_pairs(config.pairs, set(videos)) if config.pairs
-             else lookalike_pairs(templates(manifests, config.device)))
-    save_config(config, out / "study_build_config.json")
-    jobs = plan_jobs(config, videos, manifests, pairs)
+    rows = study_rows(records)
+    prepared = prepare(rows, root, out, config)
+    pairs = (read_pairs(config.pairs, set(rows)) if config.pairs
+             else lookalike_pairs(templates(prepared.training, config.device)))
+    save_config(config, out.build_config)
+    jobs = plan_jobs(config, prepared, pairs)
     results = _run_ray(jobs) if config.executor == "ray" else _run_local(jobs, config.workers)
+    swaps = tuple(SwapResult(**found) for made in results for found in made)
     fakes: dict[str, list[str]] = defaultdict(list)
-    for job, made in zip(jobs, results, strict=True):
-        fakes[job.tier] += made
-    genuine = [str(_merge(paths, out / "faces" / identity / "faces.csv")) for identity, paths in manifests.items()]
-    target = out / BUILD_FILE
-    write_json_atomic(target, {"genuine": genuine, "fakes": dict(fakes), "pairs": pairs,
-                               "jobs": [asdict(job) for job in jobs]})
-    return target
-
-
-def _merge(manifests: list[Path], target: Path) -> Path:
-    """One manifest for an identity's videos, crop paths rebased onto ``target``'s folder."""
-    from dataclasses import replace
-
-    rows = []
-    for manifest in manifests:
-        prefix = manifest.parent.relative_to(target.parent).as_posix()
-        rows += [replace(r, crop_path=f"{prefix}/{r.crop_path}" if r.crop_path else "") for r in read_manifest(manifest)]
-    return write_manifest(rows, target)
+    for result in swaps:
+        if not result.failed:
+            fakes[result.tier].append(result.manifest)
+    record = StudyRecord(enrolment=tuple(str(prepared.enrolment[i]) for i in rows),
+                         real_probes=tuple(map(str, prepared.real_probes)),
+                         fakes={tier: tuple(paths) for tier, paths in sorted(fakes.items())}, swaps=swaps,
+                         segments=tuple(prepared.uses), pairs=tuple(pairs), chains=chains(),
+                         failed_rule=failed_rule(config), roles=ROLES)
+    return record.to_file(out.record)

@@ -24,12 +24,13 @@ def build_command(
     workers: int = typer.Option(None, help="Local worker processes (default: 1)."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
+    max_probes: int = typer.Option(None, help="Probe segments used per person (default: all)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
 ) -> None:
-    """Extract, pair, train one model per pair and tier, swap held-out videos (resumable per pair)."""
+    """Extract, pair, train one model per pair and tier on training segments, swap probe segments (resumable)."""
     cfg = build_config(build.BuildConfig, config, index=index, out=out, tiers=tuple(tier) if tier else None,
                        pairs=pairs, minutes=minutes, iterations=iterations, executor=executor, workers=workers,
-                       seed=seed, device=device)
+                       seed=seed, device=device, max_probes=max_probes)
     typer.echo(f"deepfake set written; its description: {build.run(cfg)}")
 
 
@@ -37,12 +38,16 @@ def build_command(
 @friendly_errors
 def run_command(
     build_dir: Path = typer.Argument(..., help="A folder made by `swaplab study build`."),
-    backend: list[str] = typer.Option(None, help="FR backends (default: facenet, lbp)."),
+    backend: list[str] = typer.Option(None, help="FR backends (default: facenet, dlib, lbp, those installed)."),
     detector: list[str] = typer.Option(None, help="Detectors (default: iqm-svm, iqm-lda, mesoinception4)."),
     bootstrap: int = typer.Option(None, help="Subject bootstrap rounds (default: 500)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
+    test_index: Path = typer.Option(None, "--test-index", help="Third-party deepfakes (index in the faceforensics, "
+                                    "celebdf or deepfaketimit layout): detectors are also tested on them "
+                                    "(cross-dataset)."),
 ) -> None:
     """FR vulnerability and detection on a built set, then the HTML report."""
     cfg = build_config(measure.MeasureConfig, None, build=build_dir, backends=tuple(backend) if backend else None,
-                       detectors=tuple(detector) if detector else None, bootstrap=bootstrap, device=device)
+                       detectors=tuple(detector) if detector else None, bootstrap=bootstrap, device=device,
+                       test_index=test_index)
     typer.echo(f"report: {measure.run(cfg)}")

@@ -1,8 +1,9 @@
 """``swaplab demo``: the study on the embedded sample, on CPU-sized budgets.
 
-sample (2 people x 2 clips) -> index (folder layout) -> ``study build``: faces,
-one model per tier (lq 64 px, hq 128 px) trained on each person's first clip,
-both held-out clips swapped both ways -> ``study run``: FR vulnerability,
+sample (2 people x 2 clips) -> index (folder layout, each clip cut in three
+segments: per person one enrolment, three training and two probe segments) ->
+``study build``: faces, one model per tier (lq 64 px, hq 128 px) trained on
+the training segments, both people's probe segments swapped -> ``study run``: FR vulnerability,
 detectors trained on one tier and tested on both, HTML report. ``minutes``
 bounds the whole run; training gets what the fixed steps leave.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from swaplab.core.config import save_config
 from swaplab.datasets import sample
-from swaplab.datasets.layouts import index_dataset
+from swaplab.datasets.layouts import index_dataset, segment_records
 from swaplab.datasets.video_index import write_index
 from swaplab.core.fileio import require_writable_dir
 from swaplab.study import build, measure
@@ -47,7 +48,8 @@ def run(config: DemoConfig) -> Path:
     save_config(config, out / "demo_config.json")
     say("1/3 embedded sample")
     clips = sample.run(sample.SampleConfig(out=out / "sample", seed=config.seed, seconds=config.seconds))
-    index = write_index(index_dataset(clips, "folder"), clips, out / "sample_index.csv")
+    segments = segment_records(index_dataset(clips, "folder"), clips, config.seconds / 3)
+    index = write_index(segments, clips, out / "sample_index.csv")
     training = max(0.5, config.minutes - FIXED_MINUTES - (time.perf_counter() - started) / 60)
     say(f"2/3 study build: faces, then {len(TIERS)} models of {training / len(TIERS):.1f} min each, then swaps")
     build.run(build.BuildConfig(index=index, out=out, tiers=TIERS, minutes=training / len(TIERS),

@@ -1,52 +1,109 @@
 """``swaplab study run``: measure a built deepfake set, then write the report.
 
-FR vulnerability per backend and tier; each detector trained on one tier and
-tested on every tier (identity-disjoint); swap quality comes with the build.
+FR vulnerability per backend and tier: enrolment segments build the templates, real probe
+segments are the genuine probes, fakes (failed swaps excluded) the attacks. Each detector is
+trained on one tier and tested on every tier (identity-disjoint), with the real probes (the same
+encode-and-extract chain as the fakes) as bona fide; with ``test_index``, also on third-party
+deepfakes (cross-dataset). Swap quality comes with the build.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from swaplab.core.config import save_config
-from swaplab.detect import protocol as detection
 from swaplab.core.errors import SwaplabError
+from swaplab.datasets.manifest import read_manifest
+from swaplab.datasets.outputs import StudyOutput
+from swaplab.detect import protocol as detection
 from swaplab.evaluate import fr
+from swaplab.evaluate.protocol import load_faces, videos_by_identity
+from swaplab.faces.backends import FR_BACKENDS
 from swaplab.reports import report
-from swaplab.study.build import BUILD_FILE
+from swaplab.study import crossdata
+from swaplab.study.record import StudyRecord
+
+STUDY_BACKENDS = ("facenet", "dlib", "lbp")  # dlib where registered (faces.backends); see default_backends
+
+
+def default_backends() -> tuple[str, ...]:
+    """The study's FR backends that this installation registers."""
+    return tuple(name for name in STUDY_BACKENDS if name in FR_BACKENDS.names())
 
 
 @dataclass(frozen=True)
 class MeasureConfig:
-    """Settings of ``swaplab study run``: the build folder, FR backends, detectors."""
+    """Settings of ``swaplab study run``: the build folder, FR backends (``None``: facenet, dlib, lbp),
+    detectors, and an optional third-party test index (faceforensics, celebdf or deepfaketimit layout)."""
 
     build: Path
-    backends: tuple[str, ...] = ("facenet", "lbp")
+    backends: tuple[str, ...] | None = None
     detectors: tuple[str, ...] = ("iqm-svm", "iqm-lda", "mesoinception4")
     bootstrap: int = 500
     seed: int = 0
     device: str = "auto"
+    test_index: Path | None = None
 
 
-def load_build(folder: Path) -> dict:
-    path = Path(folder) / BUILD_FILE
-    if not path.exists():
-        raise SwaplabError(f"{folder}: no {BUILD_FILE}; run `swaplab study build` first")
-    return json.loads(path.read_text())
+def load_build(folder: Path) -> StudyRecord:
+    return StudyRecord.from_file(StudyOutput(Path(folder)).record)
+
+
+def check_enrolment(study: StudyRecord) -> None:
+    """The FR protocol enrols each identity on its first video id: it must be the enrol segment."""
+    first = {i: v[0] for i, v in videos_by_identity(load_faces([Path(p) for p in study.genuine], "real")).items()}
+    for manifest in study.enrolment:
+        record = next(r for r in read_manifest(Path(manifest)) if r.has_face)
+        if first[record.identity] != record.video_id:
+            raise SwaplabError(f"{manifest}: enrolment segment {record.video_id} would not be the FR enrolment "
+                               f"({first[record.identity]} sorts first)")
+
+
+def with_excluded(config_class: type, study: StudyRecord, manifests_field: str, **values: object) -> object:
+    """A stage config with every fake and ``excluded`` = the failed swaps when the stage has that
+    field; otherwise with the failed swaps' manifests left out."""
+    if "excluded" in {f.name for f in dataclasses.fields(config_class)}:
+        fakes = {tier: tuple(map(Path, paths)) for tier, paths in study.all_fakes().items()}
+        return config_class(**values, **{manifests_field: fakes}, excluded=tuple(s.key for s in study.failed))
+    if not study.fakes:
+        raise SwaplabError("every swap failed: no attack left to measure")
+    return config_class(**values, **{manifests_field: {t: tuple(map(Path, p)) for t, p in study.fakes.items()}})
+
+
+def trained_detectors(config: MeasureConfig, study: StudyRecord) -> dict[str, Path]:
+    """Train and evaluate each detector on each tier; ``name-tier`` -> saved detector."""
+    out, found = StudyOutput(Path(config.build)), {}
+    real = tuple(Path(p) for p in study.real_probes)  # bona fide: the same chain as the fakes
+    for name in config.detectors:
+        for tier in sorted(study.all_fakes()):
+            target = out.detect(name, tier)
+            detection.run(with_excluded(detection.DetectConfig, study, "fake", real=real, detector=name,
+                                        train_tier=tier, out=target.folder, seed=config.seed))
+            found[f"{name}-{tier}"] = target.detector
+    return found
+
+
+def require_attacks(study: StudyRecord) -> None:
+    """Refuse a build whose every swap failed: there is no attack to measure."""
+    if not any(study.fakes.values()):
+        reasons = sorted({swap.reason.split(":")[0] for swap in study.failed})
+        raise SwaplabError(f"every swap failed ({study.failed_count} of {len(study.swaps)}: {'; '.join(reasons)}); "
+                           "no attack to measure: train the models longer (--minutes / --iterations)")
 
 
 def run(config: MeasureConfig) -> Path:
     """Run FR vulnerability and detection on the build; return the report page."""
     study = load_build(config.build)
-    genuine = tuple(Path(p) for p in study["genuine"])
-    attacks = {tier: tuple(Path(m) for m in manifests) for tier, manifests in sorted(study["fakes"].items())}
-    fr.run(fr.FRConfig(genuine=genuine, out=Path(config.build) / "fr", attacks=attacks, backends=config.backends,
-                       bootstrap=config.bootstrap, seed=config.seed, device=config.device))
-    for name in config.detectors:
-        for tier in sorted(study["fakes"]):
-            detection.run(detection.DetectConfig(real=genuine, fake=attacks, detector=name, train_tier=tier,
-                                                 out=Path(config.build) / "detect" / f"{name}-{tier}", seed=config.seed))
-    save_config(config, Path(config.build) / "study_run_config.json")
+    require_attacks(study)
+    out = StudyOutput(Path(config.build))
+    check_enrolment(study)
+    fr.run(with_excluded(fr.FRConfig, study, "attacks", genuine=tuple(Path(p) for p in study.genuine),
+                         out=out.fr.folder, backends=config.backends or default_backends(),
+                         bootstrap=config.bootstrap, seed=config.seed, device=config.device))
+    detectors = trained_detectors(config, study)
+    if config.test_index is not None:
+        crossdata.run(config.test_index, detectors, out.crossdata, config.device)
+    save_config(config, out.run_config)
     return report.run(report.ReportConfig(Path(config.build)))

@@ -1,49 +1,43 @@
-"""The end-to-end smoke test: the whole study on the embedded sample with tiny settings, via the CLI."""
+"""The end-to-end smoke test: the whole study on the embedded sample with tiny settings, via the CLI.
+
+With two training iterations the models paint a texture, not a face: the face is detected anew in
+every fake (as in the real probes), none is found, so every swap is a failed swap, counted in
+``study.json`` and left out of the attacks, and ``study run`` stops with one clear line. FR,
+detection and the report on real attacks are covered by their own tests (and ``make demo``,
+whose models train for minutes).
+"""
 
 import json
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from swaplab.cli import app
 from swaplab.study import build
+from swaplab.study.record import StudyRecord
 
 
 def test_demo_runs_the_whole_study(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = CliRunner().invoke(app, ["demo", "--out", str(out), "--seconds", "2", "--iterations", "2"])
-    assert result.exit_code == 0, result.output
-    page = out / "report" / "index.html"
-    assert result.output.strip().endswith(str(page))
-    html = page.read_text()
-    for heading in ("Face-recognition vulnerability", "Swaps", "Training", "Face extraction", "Run manifest"):
-        assert heading in html
-    assert html.count("data:image/png;base64,") >= 10
-    study = pd.read_csv(out / "report" / "fr_table.csv")
-    assert {"facenet", "lbp", "FaceNet (published)"} <= set(study["FR system"])
-    # the report's IAPMR is recomputed from the score files and the dev threshold
-    details = pd.read_json(out / "fr" / "metrics.json", typ="series")["results"]
-    for found in (r for r in details if r["level"] == "frame"):
-        rows = [line.split() for line in (out / "fr" / "scores" / found["backend"] / "frame" /
-                                          f"spoof-{found['tier']}-eval.txt").read_text().splitlines()]
-        attacks = np.array([float(s) for _, _, probe, s in rows if ".swapped#" in probe])
-        row = study[study["FR system"] == found["backend"]].iloc[0]
-        assert row[f"IAPMR {found['tier']}"] == pytest.approx(np.mean(attacks >= found["threshold"]))
+    assert result.exit_code == 2, result.output
+    assert "error: every swap failed (8 of 8: no face detected in the fake)" in result.stderr
+    assert "train the models longer" in result.stderr
+    study = StudyRecord.from_file(out / "study.json")
+    assert len(study.swaps) == 8 and study.failed_count == 8 and not study.fakes
+    assert json.loads((out / "study.json").read_text())["failed_count"] == 8
+    assert all(s.face_change > 10 for s in study.swaps)  # the face was changed, but no face is left in it
     for tier in ("lq", "hq"):
-        assert len(list((out / "fakes" / tier).glob("*/*/quality.json"))) == 2  # both people, swapped both ways
-    detection = pd.read_csv(out / "report" / "detection_table.csv")
-    assert {"iqm-svm", "iqm-lda", "mesoinception4", "IQM+SVM (published)"} == set(detection.detector)
-    assert set(detection.condition.dropna()) == {"in-distribution", "cross-condition"}
-    assert "Deepfake detection" in html
+        assert len(list((out / "fakes" / tier).glob("*/*/quality.json"))) == 4  # 2 probe segments each, both ways
+    # enrolment, training and probes come from disjoint segments, and study.json says which
+    roles = [u.role for u in study.segments]
+    assert roles.count("enrol") == 2 and roles.count("probe") == 4 and roles.count("train") == 6
+    assert set(study.chains) == {"enrolment", "generator_training", "real_probe", "fake"}
+    assert study.pairs == (("astronaut", "grace_hopper"),)
 
     # resumable per pair: a second build finds every job DONE and retrains nothing
     models = sorted(out.glob("fakes/*/*/model/model.pt"))
     stamps = [m.stat().st_mtime_ns for m in models]
     again = build.run(build.BuildConfig(index=out / "sample_index.csv", out=out, iterations=2, workers=2))
     assert [m.stat().st_mtime_ns for m in models] == stamps and len(models) == 2
-    study = json.loads(again.read_text())
-    assert sorted(study["fakes"]) == ["hq", "lq"] and len(study["fakes"]["lq"]) == 2
-    assert study["pairs"] == [["astronaut", "grace_hopper"]]
+    assert StudyRecord.from_file(again) == study

@@ -12,12 +12,24 @@ from swaplab.cli import app
 from swaplab.datasets.manifest import read_manifest, write_manifest
 from swaplab.detect import iqm
 from swaplab.detect.base import DETECTORS, load_detector, save_detector
-from swaplab.detect.protocol import DetectConfig, run
+from swaplab.datasets.manifest import FaceRecord
+from swaplab.detect.protocol import COLUMNS, DetectConfig, assign_splits, level_scores, load_faces, run
 from swaplab.core.errors import SwaplabError
 from swaplab.core import metrics
-from swaplab.core.media import write_video
+from swaplab.core.media import write_image, write_video
 
 runner = CliRunner()
+
+
+def record(identity: str, video: str, frame: int = 0, run: str = "", source: str = "") -> FaceRecord:
+    """A real face row, or a fake one when ``run`` (its generator_run) is given; ``source`` is the dst person."""
+    return FaceRecord(crop_path=f"crops/{video}/{frame:06d}.png", identity=identity, video_id=video,
+                      frame_index=frame, timestamp=frame / 25, source_path=f"{video}.mp4", source_sha256="0" * 64,
+                      has_face=True, bbox=(0.0, 0.0, 10.0, 10.0), landmarks=((1.0, 1.0),) * 5,
+                      matrix=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)), crop_size=32, face_type="whole_face",
+                      template="t", frame_width=64, frame_height=64, detector="mtcnn", det_score=1.0,
+                      landmark_source="mtcnn", selection="largest", label="fake" if run else "real",
+                      generator_run=run, source_identity=source)
 
 
 def test_there_are_139_named_features() -> None:
@@ -31,7 +43,7 @@ def test_galbally_measures_by_hand_on_a_checkerboard() -> None:
     f = dict(zip(iqm.GALBALLY, iqm.galbally_features(board), strict=True))
     w = np.exp(-2.0) / (1 + 4 * np.exp(-2.0) + 4 * np.exp(-4.0))  # weight of each edge neighbour
     assert f["MD"] == pytest.approx(100 * 4 * w)  # interior: 4 opposite-valued neighbours
-    assert f["AD"] == pytest.approx(0.0, abs=1e-9)  # as many light as dark pixels
+    assert f["AD"] == pytest.approx(0.0, abs=1e-9)  # interior: as many light as dark pixels
     assert f["RAMDv"] == pytest.approx(100 * 4 * w)
 
 
@@ -42,7 +54,8 @@ def test_galbally_measures_match_their_formulas() -> None:
     g = signal.convolve2d(grey, iqm.gaussian_kernel(3, 0.5), mode="same", boundary="symm")
     d = grey - g
     lap = lambda x: ndimage.laplace(x, mode="reflect")  # noqa: E731
-    expected = {"MSE": np.mean(d**2), "PSNR": 10 * np.log10(255**2 / np.mean(d**2)), "AD": d.mean(),
+    interior = grey[1:-1, 1:-1] - signal.convolve2d(grey, iqm.gaussian_kernel(3, 0.5), mode="valid")
+    expected = {"MSE": np.mean(d**2), "PSNR": 10 * np.log10(255**2 / np.mean(d**2)), "AD": interior.mean(),
                 "SC": np.sum(grey**2) / np.sum(g**2), "NK": np.sum(grey * g) / np.sum(grey**2),
                 "LMSE": np.sum((lap(grey) - lap(g)) ** 2) / np.sum(lap(grey) ** 2),
                 "NAE": np.abs(d).sum() / grey.sum(), "SNRv": 10 * np.log10(np.sum(grey**2) / np.sum(d**2)),
@@ -55,6 +68,20 @@ def test_galbally_measures_match_their_formulas() -> None:
     assert iqm.gradient_measures(grey, grey) == (0.0, 0.0)
     assert iqm.high_low_frequency_index(np.full((16, 16), 7.0)) == pytest.approx(1.0)  # all energy at DC
     assert 0 < f["SSIM"] < 1 and 0 < f["VIF"] < 1
+
+
+def test_average_difference_is_not_constant() -> None:
+    # before: AD was the whole-image mean of I - G with mirrored borders, 0 for every image
+    kernel = iqm.gaussian_kernel(3, 0.5)
+    y, x = np.mgrid[0:32, 0:32].astype(np.float64)
+    bowl = 0.1 * ((x - 15.5) ** 2 + (y - 15.5) ** 2)  # I - G = -0.1 * 2 * (kernel variance per axis)
+    variance = float(np.sum(kernel.sum(axis=0) * np.array([-1.0, 0.0, 1.0]) ** 2))
+    assert iqm.average_difference(bowl) == pytest.approx(-0.2 * variance)
+    assert iqm.average_difference(-bowl) == pytest.approx(0.2 * variance)
+    rng = np.random.default_rng(0)
+    values = {round(iqm.galbally_features(iqm.luma(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)))[2], 9)
+              for _ in range(5)}
+    assert len(values) == 5 and not any(v == 0 for v in values)
 
 
 def test_wen_measures_by_hand() -> None:
@@ -107,19 +134,80 @@ def test_every_detector_separates_an_easy_set_and_reloads(name: str, tmp_path: P
 def test_protocol_on_the_sample(sample_faces: dict, tiny_swap: Path, tiny_swap_reverse: Path, tmp_path: Path) -> None:
     fakes = {"tiny": (tiny_swap / 'swap' / 'fakes' / 'faces.csv', tiny_swap_reverse / 'fakes' / 'faces.csv')}
     table = pd.read_csv(run(DetectConfig(real=tuple(sample_faces.values()), fake=fakes, out=tmp_path, frame_step=2)))
+    assert list(table.columns) == list(COLUMNS)
     assert set(table.level) == {"frame", "video-mean", "video-median", "video-max"}
     frame = table[table.level == "frame"].iloc[0]
-    for column in ("eval_eer", "eval_hter", "auc", "frr_at_far10", "bpcer20"):
+    for column in ("eval_apcer", "eval_bpcer", "eval_hter", "eval_auc", "eval_eer_oracle",
+                   "eval_bpcer_at_dev_apcer10", "eval_bpcer20_oracle"):
         assert 0 <= frame[column] <= 1
+    assert frame.eval_hter == pytest.approx((frame.eval_apcer + frame.eval_bpcer) / 2)
+    # one pair swapped both ways links both people: no pair-disjoint split exists, and the output says so
+    details = pd.read_json(tmp_path / "metrics.json", typ="series")
+    assert not table.pair_disjoint.any() and "no pair-disjoint split" in details["split_note"]
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert set(scores.split) == {"dev", "eval"} and scores[scores.split == "eval"].identity.nunique() == 1
     assert not set(scores[scores.split == "eval"].identity) & set(scores[scores.split == "dev"].identity)
     detector = tmp_path / "detector"
+    saved = pd.read_json(detector / "detector.json", typ="series")
+    assert saved["preprocessing"]["crop_size"] == 256 and saved["preprocessing"]["face_type"] == "whole_face"
+    assert not (detector / "crops.json").exists()
     result = runner.invoke(app, ["detect", "score", str(tiny_swap / "swap" / "grace_hopper_01.swapped.mp4"),
                                  "--model", str(detector)])
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1].startswith("fake_score=")
     float(result.output.strip().splitlines()[-1].split("=")[1])
+
+
+def face_rows(pairs: list[tuple[str, str]], loners: str = "") -> pd.DataFrame:
+    """Rows as load_faces makes them: real faces of every person, and fakes of each (claimed, dst) pair
+    made both ways by that pair's model."""
+    rows = []
+    people = sorted({p for pair in pairs for p in pair} | set(loners))
+    for person in people:
+        rows += [(person, person, "", f"{person}/{person}_0", f, 0, "") for f in range(4)]
+    for a, b in pairs:
+        for claimed, dst in ((a, b), (b, a)):
+            run_id = f"swap-{claimed}{dst}"
+            rows += [(dst, claimed, run_id, f"{run_id}/{dst}_0.swapped", f, 1, "t") for f in range(4)]
+    return pd.DataFrame(rows, columns=["identity", "claimed", "generator_run", "video", "frame", "label", "tier"])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_splits_are_pair_disjoint(seed: int) -> None:
+    # before: splits went by the dst person only, so the two people of a pair (and the fakes of one
+    # pair model) could land in train and eval
+    rows = face_rows([("A", "B"), ("C", "D"), ("E", "F"), ("G", "H"), ("C", "I")], loners="J")
+    split, pair_disjoint = assign_splits(rows, seed)
+    rows = rows.assign(split=split)
+    assert pair_disjoint and set(split) == {"train", "dev", "eval"}
+    for group in ("AB", "CDI", "EF", "GH"):
+        members = rows[rows.identity.isin(list(group)) | rows.claimed.isin(list(group))]
+        assert members.split.nunique() == 1, (group, members.split.unique())
+    for run_id, fakes in rows[rows.label == 1].groupby("generator_run"):
+        assert fakes.split.nunique() == 1, run_id
+
+
+def test_one_linked_pair_falls_back_and_says_so() -> None:
+    split, pair_disjoint = assign_splits(face_rows([("A", "B")]), 0)
+    assert not pair_disjoint and set(split) == {"train", "dev", "eval"}
+
+
+def test_two_runs_on_one_dst_video_stay_two_videos(tmp_path: Path) -> None:
+    # before: videos were keyed by the manifest folder's name (always `fakes`) and the video id, so the
+    # fakes of two models swapped into the same dst video merged into one "video"
+    manifests = []
+    for name, run_id in (("real", ""), ("m1", "swap-1"), ("m2", "swap-2")):
+        folder = tmp_path / name / "fakes"
+        rows = [record("A" if run_id else "B", "B_0.swapped" if run_id else "B_0", f, run=run_id, source="B")
+                for f in range(4)]
+        for row in rows:
+            write_image(folder / row.crop_path, np.full((32, 32, 3), 10 * row.frame_index, np.uint8))
+        manifests.append(write_manifest(rows, folder / "faces.csv"))
+    faces = load_faces([manifests[0]], {"t": manifests[1:]}, 1)
+    videos = level_scores(faces.rows.assign(split="eval", score=0.0), "video-mean")
+    assert len(videos[videos.label == 1]) == 2 and len(videos[videos.label == 0]) == 1
+    kept = load_faces([manifests[0]], {"t": manifests[1:]}, 1, excluded=("swap-2",))
+    assert kept.excluded == ("swap-2/B_0.swapped",) and set(kept.rows.generator_run) == {"", "swap-1"}
 
 
 def detect_cli(args: list[str]) -> tuple[int, str]:

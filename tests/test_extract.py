@@ -77,7 +77,7 @@ def two_face_folder(folder: Path) -> tuple[Path, Path]:
 def test_several_faces_largest_track_or_identity_reference(tmp_path: Path) -> None:
     folder, reference = two_face_folder(tmp_path / "frames")
     default = read_manifest(run(ExtractConfig(inputs=(folder,), out=tmp_path / "a", detect_every=2)))
-    assert {r.selection for r in default} == {"largest-track"}
+    assert {r.selection for r in default} == {"largest-cluster"}
     assert all(r.has_face and r.bbox[0] < 320 for r in default)  # the large, left face
     chosen = read_manifest(run(ExtractConfig(inputs=(folder,), out=tmp_path / "b", identity_ref=reference)))
     assert {r.selection for r in chosen} == {"identity-ref"}

@@ -12,10 +12,23 @@ from swaplab.datasets.manifest import read_manifest, write_manifest
 from swaplab.core import metrics
 from swaplab.faces.backends import FR_BACKENDS, AlignedFace
 from swaplab.faces.facenet import FaceNetCV2, FaceNetTorch
-from swaplab.evaluate.fr import FRConfig, run
+from swaplab.datasets.manifest import FaceRecord
+from swaplab.evaluate.fr import COLUMNS, FRConfig, run
+from swaplab.evaluate.protocol import Face, assign_probes, exclude_fakes
 from swaplab.core.media import read_image
 
 runner = CliRunner()
+
+
+def record(identity: str, video: str, frame: int = 0, run: str = "", source: str = "") -> FaceRecord:
+    """A real face row, or a fake one when ``run`` (its generator_run) is given; ``source`` is the dst person."""
+    return FaceRecord(crop_path=f"crops/{video}/{frame:06d}.png", identity=identity, video_id=video,
+                      frame_index=frame, timestamp=frame / 25, source_path=f"{video}.mp4", source_sha256="0" * 64,
+                      has_face=True, bbox=(0.0, 0.0, 10.0, 10.0), landmarks=((1.0, 1.0),) * 5,
+                      matrix=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)), crop_size=32, face_type="whole_face",
+                      template="t", frame_width=64, frame_height=64, detector="mtcnn", det_score=1.0,
+                      landmark_source="mtcnn", selection="largest", label="fake" if run else "real",
+                      generator_run=run, source_identity=source)
 
 
 def first_faces(manifest: Path, count: int) -> np.ndarray:
@@ -50,24 +63,67 @@ def test_protocol_on_the_sample_with_a_tiny_swap(sample_faces: dict[str, Path], 
     attacks = tiny_swap / "swap" / "fakes" / "faces.csv"
     table = pd.read_csv(run(FRConfig(genuine=tuple(sample_faces.values()), out=tmp_path, attacks={"tiny": (attacks,)},
                                      bootstrap=50, device="cpu")))
-    assert sorted(zip(table.backend, table.level, strict=True)) == [("facenet", "frame"), ("facenet", "video"),
-                                                       ("lbp", "frame"), ("lbp", "video")]
+    assert list(table.columns) == list(COLUMNS)
+    assert sorted(zip(table.backend, table.level, strict=True)) == [
+        ("dlib", "frame"), ("dlib", "video"), ("facenet", "frame"), ("facenet", "video"), ("lbp", "frame"),
+        ("lbp", "video")]
     details = json.loads((tmp_path / "metrics.json").read_text())
     assert details["split"] == "segment" and details["enrolment_videos"]["astronaut"] == "astronaut_00"
+    assert details["excluded_fakes"] == 0 and details["columns"] == COLUMNS
+    assert details["backends"]["dlib"]["preprocessing"]["input_size"] == 150
+    for name in ("facenet", "dlib"):
+        strong = table[(table.backend == name) & (table.level == "frame")].iloc[0]
+        assert strong.dev_eer <= 0.05 and 0 <= strong.iapmr <= 1, name
+        assert strong.iapmr_cp_low <= strong.iapmr <= strong.iapmr_cp_high
     facenet = table[(table.backend == "facenet") & (table.level == "frame")].iloc[0]
-    assert facenet.dev_eer <= 0.05 and 0 <= facenet.iapmr <= 1
-    assert facenet.iapmr_ci_low <= facenet.iapmr <= facenet.iapmr_ci_high
     # the printed IAPMR is the share of eval attack scores at or above the dev threshold
     found = next(r for r in details["results"] if r["backend"] == "facenet" and r["level"] == "frame")
     lines = (tmp_path / "scores/facenet/frame/spoof-tiny-eval.txt").read_text().split("\n")
     rows = [line.split() for line in lines if line]
     assert all(len(row) == 4 for row in rows)
-    attack_scores = [float(s) for claimed, real, probe, s in rows if probe.startswith("grace_hopper_01.swapped")]
+    attack_scores = [float(s) for claimed, real, probe, s in rows if "grace_hopper_01.swapped" in probe]
     assert np.mean(np.array(attack_scores) >= found["threshold"]) == pytest.approx(facenet.iapmr)
-    assert (tmp_path / "figures" / "det-facenet-frame-tiny.png").is_file()
-    assert (tmp_path / "figures" / "hist-lbp-video-tiny.png").is_file()
+    # two subjects: no bootstrap interval, and the reason is written down
+    assert np.isnan(facenet.iapmr_boot_low) and "too few subjects" in found["iapmr_bootstrap"]["note"]
+    # a few dozen dev impostor scores cannot resolve FMR = 1 %: empty, with the reason
+    assert np.isnan(facenet.iapmr_at_fmr_1pct) and np.isnan(facenet.fnmr_at_fmr_0p1pct)
+    assert "at least 300 dev impostor scores" in found["operating_points"]["1pct"]["reason"]
 
 
+def test_excluded_fake_videos_are_left_out_and_counted(sample_faces: dict[str, Path], tiny_swap: Path,
+                                                      tiny_swap_reverse: Path, tmp_path: Path) -> None:
+    manifests = (tiny_swap / "swap" / "fakes" / "faces.csv", tiny_swap_reverse / "fakes" / "faces.csv")
+    failed = read_manifest(manifests[1])[0]
+    common = dict(genuine=tuple(sample_faces.values()), attacks={"tiny": manifests}, backends=("lbp",), bootstrap=5)
+    every = pd.read_csv(run(FRConfig(out=tmp_path / "all", **common)))
+    kept = pd.read_csv(run(FRConfig(out=tmp_path / "kept", excluded=(failed.generator_run,), **common)))
+    details = json.loads((tmp_path / "kept" / "metrics.json").read_text())
+    assert details["excluded_fakes"] == 1
+    assert details["excluded_fake_videos"] == [f"{failed.generator_run}/{failed.video_id}"]
+    assert (kept.n_attacks_eval < every.n_attacks_eval).all()
+    scores = pd.read_csv(tmp_path / "kept" / "scores" / "lbp" / "frame" / "scores.csv")
+    assert not scores.video.str.startswith(failed.generator_run).any()
+
+
+def test_identity_split_puts_attacks_where_their_identity_is() -> None:
+    # genuine A-D alternate A dev, B eval, C dev, D eval. Attacks claim only B and D; before, they were
+    # ordered among themselves (B dev, D eval), so B's genuine probes were in eval and its attacks in dev.
+    genuine = [Face(record(i, f"{i}_{v}"), Path("m.csv")) for i in "ABCD" for v in range(2)]
+    attacks = {"t": [Face(record(i, f"{i}_1.swapped", run="swap-1"), Path("f.csv")) for i in "BD"]}
+    videos = {i: [f"{i}_0", f"{i}_1"] for i in "ABCD"}
+    _, probes = assign_probes(genuine, attacks, videos, "identity")
+    split_of = {(p.kind, p.face.record.identity): p.split for p in probes}
+    for identity in "BD":
+        assert split_of["attack", identity] == split_of["genuine", identity], identity
+    assert split_of["genuine", "B"] == "eval"
+
+
+def test_exclusion_matches_video_run_or_both() -> None:
+    faces = [Face(record("A", "A_1.swapped", run=r), Path("f.csv")) for r in ("swap-1", "swap-2")]
+    assert [f.record.generator_run for f in exclude_fakes(faces, ["swap-1"])[0]] == ["swap-2"]
+    assert exclude_fakes(faces, ["swap-2/A_1.swapped"])[1] == ["swap-2/A_1.swapped"]
+    assert exclude_fakes(faces, ["A_1.swapped"])[0] == []  # a bare video id matches every run's copy
+    assert exclude_fakes(faces, [])[0] == faces
 
 
 def fr_cli(genuine: list[Path], attacks: list[str], out: Path) -> tuple[int, str]:

@@ -5,8 +5,8 @@ import pytest
 from typer.testing import CliRunner
 
 from swaplab.cli import app
-from swaplab.datasets.layouts import LAYOUTS, index_dataset
-from swaplab.datasets.video_index import read_index, write_index
+from swaplab.datasets.layouts import LAYOUTS, index_dataset, role_of, segment_bounds, segment_records
+from swaplab.datasets.video_index import VideoRecord, read_index, write_index
 from swaplab.core.errors import SwaplabError
 
 runner = CliRunner()
@@ -89,3 +89,46 @@ def test_malformed_names_and_cli(tmp_path: Path) -> None:
     root = build("folder", tmp_path / "f")
     result = runner.invoke(app, ["datasets", "index", str(root), "--layout", "folder", "--out", str(tmp_path / "i.csv")])
     assert result.exit_code == 0 and "4 videos (0 fake) of 3 identities" in result.output
+
+
+def test_folder_layout_takes_one_video_per_person_at_the_root(tmp_path: Path) -> None:
+    rows = index_dataset(touch(tmp_path, "lp_d3.mp4", "vr_1.mp4", "notes.txt"), "folder")
+    assert [(r.path, r.identity) for r in rows] == [("lp_d3.mp4", "lp_d3"), ("vr_1.mp4", "vr_1")]
+
+
+def test_segment_bounds_and_roles() -> None:
+    assert segment_bounds(10.0, 3.0) == [(0.0, 3.0), (3.0, 6.0), (6.0, 10.0)]
+    assert segment_bounds(2.4, 4.0) == [(0.0, 0.8), (0.8, 1.6), (1.6, 2.4)]  # short: three equal parts
+    assert [role_of(k, 8) for k in range(8)] == ["enrol"] + ["train"] * 4 + ["probe"] * 3
+    assert [role_of(k, 3) for k in range(3)] == ["enrol", "train", "probe"]
+
+
+def test_segmented_index_round_trip_and_cli(sample_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "index.csv"
+    result = runner.invoke(app, ["datasets", "index", str(sample_dir), "--layout", "folder", "--segment-seconds", "1",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "4 videos (0 fake), 12 segments of 2 identities" in result.output
+    root, rows = read_index(out)
+    assert out.read_text().startswith("# swaplab-video-index version=2 ")
+    astronaut = [r for r in rows if r.identity == "astronaut"]
+    assert [(r.segment, r.role) for r in astronaut] == [("s00", "enrol"), ("s01", "train"), ("s02", "train"),
+                                                         ("s00", "train"), ("s01", "probe"), ("s02", "probe")]
+    assert astronaut[1].start == astronaut[0].end and astronaut[1].contains(astronaut[1].start)
+    assert not astronaut[1].contains(astronaut[1].end)
+    assert rows == segment_records(index_dataset(sample_dir, "folder"), sample_dir, 1.0)
+    result = runner.invoke(app, ["datasets", "index", str(sample_dir), "--layout", "folder", "--segment-seconds",
+                                 "0.1", "--out", str(out)])
+    assert result.exit_code == 2 and "segments need at least 0.5 s" in result.stderr
+
+
+def test_version_1_indexes_are_still_read(tmp_path: Path) -> None:
+    (tmp_path / "old.csv").write_text("# swaplab-video-index version=1 root=/data\n"
+                                      "path,identity,label,tier,method,split,source_identity,audio_path\n"
+                                      "a/1.mp4,a,real,,,,a,\n")
+    root, rows = read_index(tmp_path / "old.csv")
+    assert rows == [VideoRecord("a/1.mp4", "a")] and rows[0].start is None and rows[0].contains(123.0)
+    (tmp_path / "bad.csv").write_text("# swaplab-video-index version=2 root=/data\npath,identity,start,end\n"
+                                      "a/1.mp4,a,3.0,1.0\n")
+    with pytest.raises(SwaplabError, match="broken video index .*not an interval"):
+        read_index(tmp_path / "bad.csv")

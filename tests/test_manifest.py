@@ -93,3 +93,39 @@ def test_version_1_manifests_still_read(tmp_path: Path) -> None:
     old = [",".join(v for k, v in enumerate(line.split(",")) if k != drop) for line in lines[1:]]
     path.write_text("\n".join(["# swaplab-face-manifest version=1", *old]) + "\n")
     assert [r.source_identity for r in read_manifest(path)] == ["alice", "alice"]
+
+
+def _drop_columns(path: Path, names: set[str], version: int) -> None:
+    lines = path.read_text().splitlines()
+    header = lines[1].split(",")
+    keep = [k for k, name in enumerate(header) if name not in names]
+    rows = [",".join(line.split(",")[k] for k in keep) for line in lines[1:]]
+    path.write_text("\n".join([f"# swaplab-face-manifest version={version}", *rows]) + "\n")
+
+
+def test_version_2_manifests_read_with_v3_defaults(tmp_path: Path) -> None:
+    path = write_manifest([make_record(face_index=2, track_id=7, shot_id=1, cluster_id=3)], tmp_path / "faces.csv")
+    _drop_columns(path, set(mf._ADDED_IN_V3), 2)
+    (back,) = read_manifest(path)
+    assert (back.face_index, back.track_id, back.shot_id, back.cluster_id) == (0, -1, -1, -1)
+    assert back.mesh_path == "" and back.mesh_index == -1 and mf.load_mesh(back, path) is None
+    assert back == make_record()
+
+
+def test_version_3_round_trip_with_mesh_sidecar(tmp_path: Path) -> None:
+    import numpy as np
+
+    mesh = np.full((2, 478, 2), np.nan, np.float32)
+    mesh[1] = np.arange(956, dtype=np.float32).reshape(478, 2)
+    (tmp_path / "landmarks").mkdir()
+    np.save(tmp_path / "landmarks" / "v.npy", mesh)
+    records = [make_record(face_index=f, track_id=10 + f, shot_id=4, cluster_id=f, mesh_path="landmarks/v.npy",
+                           mesh_index=f, selection="all") for f in (0, 1)]
+    path = write_manifest(records, tmp_path / "faces.csv")
+    back = read_manifest(path)
+    assert back == records
+    assert mf.load_mesh(back[0], path) is None
+    np.testing.assert_array_equal(mf.load_mesh(back[1], path), mesh[1])
+    assert mf.kept_only(back + [make_record(selection="none")]) == back
+    with pytest.raises(SwaplabError, match="leaves the manifest's folder"):
+        write_manifest([make_record(mesh_path="../m.npy", mesh_index=0)], tmp_path / "x.csv")

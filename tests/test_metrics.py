@@ -52,7 +52,8 @@ def test_det_and_roc_agree_with_scikit_learn() -> None:
     assert set(np.round(fpr, 12)) <= set(np.round(fmr, 12))
     assert m.auc(neg, pos) == pytest.approx(np.trapezoid(tpr, fpr))
     r_fmr, r_tmr, _ = m.roc(neg, pos)
-    np.testing.assert_allclose(r_fmr, fpr) and np.testing.assert_allclose(r_tmr, tpr)
+    np.testing.assert_allclose(r_fmr, fpr)
+    np.testing.assert_allclose(r_tmr, tpr)
 
 
 def test_presentation_attack_metrics_by_hand() -> None:
@@ -81,14 +82,54 @@ def test_intervals() -> None:
 def test_subject_bootstrap_resamples_subjects_together() -> None:
     rng = np.random.default_rng(1)
     subjects = np.repeat(np.arange(8), 20)
+    videos = np.tile(np.repeat(np.arange(4), 5), 8)  # 4 videos of 5 frames per subject
     neg = rng.normal(0, 1, 160) + (subjects % 2) * 0.5  # subject effects
     pos = rng.normal(2, 1, 160)
-    low, high = m.subject_bootstrap(lambda a, b: m.eer(a, b)[0], [(neg, subjects), (pos, subjects)], rounds=200)
+    found = m.subject_bootstrap(lambda a, b: m.eer(a, b)[0], [(neg, subjects, videos), (pos, subjects, videos)],
+                                rounds=200)
     point = m.eer(neg, pos)[0]
-    assert low <= point <= high and high - low > 0.01
-    # one subject only: every draw is the same data, the interval collapses to the point
-    one = np.zeros(160, int)
-    assert m.subject_bootstrap(lambda a, b: m.eer(a, b)[0], [(neg, one), (pos, one)], rounds=20) == (point, point)
+    assert found.low <= point <= found.high and found.high - found.low > 0.01 and not found.note
+
+
+def test_subject_bootstrap_gives_no_interval_for_too_few_subjects() -> None:
+    # before: two subjects gave a collapsed interval (point, point) that looked exact
+    rng = np.random.default_rng(1)
+    two = np.repeat([0, 1], 80)
+    neg, pos = rng.normal(0, 1, 160), rng.normal(2, 1, 160)
+    found = m.subject_bootstrap(lambda a, b: m.eer(a, b)[0], [(neg, two, two), (pos, two, two)], rounds=20)
+    assert np.isnan(found.low) and np.isnan(found.high) and "too few subjects" in found.note
+
+
+def test_bootstrap_recomputes_the_threshold_on_each_resample() -> None:
+    # every attack scores 0.5; the dev threshold lies near 0.5 and moves with the dev subjects drawn.
+    # With the threshold held fixed every resample gives the same IAPMR and the interval collapses.
+    rng = np.random.default_rng(3)
+    subjects = np.repeat(np.arange(10), 10)
+    videos = np.tile(np.repeat(np.arange(2), 5), 10)
+    dev_neg = rng.normal(0.3, 0.1, 100) + (subjects - 4.5) * 0.02
+    dev_pos = rng.normal(0.7, 0.1, 100) + (subjects - 4.5) * 0.02
+    attacks = np.full(100, 0.5)
+    threshold = m.eer(dev_neg, dev_pos)[1]
+    groups = [(dev_neg, subjects, videos), (dev_pos, subjects, videos), (attacks, subjects, videos)]
+    fixed = m.subject_bootstrap(lambda n, p, a: m.iapmr(a, threshold), groups, rounds=200)
+    assert fixed.low == fixed.high  # the old way: no uncertainty at all
+    moving = m.subject_bootstrap(lambda n, p, a: m.iapmr(a, m.eer(n, p)[1]), groups, rounds=200)
+    assert moving.low == 0.0 and moving.high == 1.0
+
+
+def test_operating_points_need_3_over_fmr_impostors() -> None:
+    assert m.min_impostors(0.01) == 300 and m.min_impostors(0.001) == 3000
+    rng = np.random.default_rng(0)
+    threshold, reason = m.operating_point(rng.normal(0, 1, 299), rng.normal(2, 1, 50), 0.01)
+    assert np.isnan(threshold) and "at least 300" in reason and "only 299" in reason
+    neg = rng.normal(0, 1, 300)
+    threshold, reason = m.operating_point(neg, rng.normal(2, 1, 50), 0.01)
+    assert reason == "" and m.fmr_fnmr(neg, [3.0], threshold)[0] <= 0.01
+
+
+def test_clopper_pearson_interval_is_labelled_per_comparison() -> None:
+    found = m.clopper_pearson_interval(5, 10)
+    assert (found.low, found.high) == m.clopper_pearson(5, 10) and "per comparison" in found.method
 
 
 def test_empty_or_nan_scores_are_refused() -> None:

@@ -1,7 +1,7 @@
 import numpy as np
 
 from swaplab.faces.detector import Detection, iou
-from swaplab.faces.tracks import choose_track, link_tracks, smooth_landmarks
+from swaplab.faces.tracks import FaceTracker, choose_track, link_tracks, smooth_landmarks
 
 
 def det(x: float, y: float, side: float, score: float = 0.99) -> Detection:
@@ -36,3 +36,71 @@ def test_smoothing_is_centred_and_respects_gaps() -> None:
     jitter = points.copy()
     jitter[2, :, 0] += 3.0
     assert abs(smooth_landmarks(jitter, 3)[2, 0, 0] - 2.0) < 1.01
+
+
+def test_linking_a_face_that_was_missed_on_a_keyframe_does_not_crash() -> None:
+    # B is missed on keyframe 4 and found again on 8: linking it made the old code compare two Track
+    # dataclasses holding arrays (list.remove -> Detection.__eq__) and raise ValueError
+    keyframes = [(0, [det(0, 0, 60), det(300, 0, 50)]), (4, [det(1, 1, 60)]),
+                 (8, [det(300, 1, 58), det(2, 2, 55), det(500, 300, 50)])]
+    tracks = link_tracks(keyframes)
+    assert sorted(sorted(t.faces) for t in tracks) == [[0, 4, 8], [0, 8], [8]]
+
+
+class FakeDetector:
+    """Detects the faces it is told for each frame; ONet tracking returns the same box."""
+
+    def __init__(self, faces: dict[int, list[Detection]]) -> None:
+        self.faces, self.calls = faces, []
+
+    def detect(self, frames: np.ndarray) -> list[list[Detection]]:
+        index = int(frames[0, 0, 0, 0])
+        self.calls.append(index)
+        return [self.faces.get(index, [])]
+
+    def track(self, frame: np.ndarray, previous: Detection) -> Detection | None:
+        index = int(frame[0, 0, 0])
+        return previous if self.faces.get(index) else None
+
+
+def run_tracker(faces: dict[int, list[Detection]], shots: list[int], people: dict[int, list[int]],
+                detect_every: int = 4) -> FaceTracker:
+    """Frame t is an image whose first pixel is t; ``people[t]`` names the person of each face detected on t."""
+    eye = np.eye(4, dtype=np.float32)
+
+    def embed(image: np.ndarray, detections: list[Detection]) -> np.ndarray:
+        index = int(image[0, 0, 0])
+        position = [next(k for k, f in enumerate(faces[index]) if f is d) for d in detections]
+        return np.stack([eye[people[index][k]] for k in position])
+
+    tracker = FaceTracker(FakeDetector(faces), embed, detect_every=detect_every)
+    for t, shot in enumerate(shots):
+        tracker.step(t, np.full((8, 8, 3), t, np.uint8), shot)
+    return tracker
+
+
+def test_tracks_end_at_a_shot_cut() -> None:
+    faces = {t: [det(10, 10, 50)] for t in range(10)}
+    tracker = run_tracker(faces, [0] * 6 + [1] * 4, {t: [0] for t in range(10)})
+    tracks = tracker.finished()
+    assert [sorted(t.faces) for t in tracks] == [list(range(6)), list(range(6, 10))]
+    assert [t.shot_id for t in tracks] == [0, 1]
+    assert 6 in tracker.detector.calls  # a new shot starts with full detection
+
+
+def test_tracks_end_when_the_identity_changes() -> None:
+    faces = {t: [det(10, 10, 50), det(200, 10, 50)] for t in range(9)}
+    people = {t: [0, 1] if t < 4 else [2, 1] for t in range(9)}  # someone else steps into the left box
+    tracker = run_tracker(faces, [0] * 9, people)
+    tracks = tracker.finished()
+    assert [sorted(t.faces) for t in tracks] == [[0, 1, 2, 3], list(range(9)), list(range(4, 9))]
+    assert tracker.identity_splits == 1
+    assert all(t.template() is not None for t in tracks)
+
+
+def test_tracker_without_identity_check_and_duplicates() -> None:
+    faces = {t: [det(10, 10, 50), det(12, 11, 50)] for t in range(3)}  # two boxes on one face
+    tracker = FaceTracker(FakeDetector(faces), None, detect_every=2)
+    for t in range(3):
+        tracker.step(t, np.full((8, 8, 3), t, np.uint8), 0)
+    assert [sorted(t.faces) for t in tracker.finished()] == [[0, 1, 2]]

@@ -17,6 +17,7 @@ IAPMR).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -184,39 +185,124 @@ def clopper_pearson(errors: int, total: int, confidence: float = 0.95) -> tuple[
     return float(low), float(high)
 
 
+MIN_SUBJECTS = 5
+
+
+def min_impostors(target: float) -> int:
+    """Dev impostor scores needed before an operating point at FMR = ``target`` is reported: 3 / target.
+
+    With fewer, the threshold sits on one or two impostor scores and the rates measured there jump
+    (an IAPMR of 2 % becomes 100 % when one score moves); such points are left empty (NaN).
+    """
+    return int(np.ceil(3.0 / target - 1e-9))
+
+
+def operating_point(negatives, positives, target: float) -> tuple[float, str]:
+    """The threshold at FMR <= ``target`` on (dev) scores, or NaN and the reason when unresolvable.
+
+    Returns
+    -------
+    (threshold, reason)
+        ``reason`` is "" when the point is reported.
+    """
+    neg = _scores(negatives, "negative")
+    needed = min_impostors(target)
+    if neg.size < needed:
+        return float("nan"), (f"FMR {target:g} needs at least {needed} dev impostor scores (3 / FMR); "
+                              f"only {neg.size}")
+    return threshold_at_fmr(neg, positives, target), ""
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A 95 % (or other) interval: ``low``, ``high``, how it was made, and why it is NaN if it is."""
+
+    low: float
+    high: float
+    method: str
+    note: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"low": self.low, "high": self.high, "method": self.method, "note": self.note}
+
+
+def clopper_pearson_interval(errors: int, total: int, confidence: float = 0.95) -> Interval:
+    """:func:`clopper_pearson` labelled for what it is: every comparison taken as independent."""
+    low, high = clopper_pearson(errors, total, confidence)
+    return Interval(low, high, "clopper-pearson per comparison (treats every comparison, e.g. every frame, "
+                               "as independent: too narrow when frames of one video are correlated)")
+
+
+Groups = Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _clusters(groups: Groups) -> dict[object, dict[object, list[np.ndarray]]]:
+    """subject -> video -> one index array per group (empty where the group lacks that video)."""
+    table: dict[object, dict[object, list[np.ndarray]]] = {}
+    for position, (_, subjects, videos) in enumerate(groups):
+        subjects, videos = np.asarray(subjects), np.asarray(videos)
+        for key in set(zip(subjects.tolist(), videos.tolist(), strict=True)):
+            lists = table.setdefault(key[0], {}).setdefault(key[1], [np.zeros(0, np.int64)] * len(groups))
+            lists[position] = np.flatnonzero((subjects == key[0]) & (videos == key[1]))
+    return table
+
+
+def _draw(table: dict, rng: np.random.Generator, n_groups: int) -> list[np.ndarray]:
+    """One two-stage draw: subjects with replacement, then each drawn subject's videos with replacement."""
+    subjects = list(table)
+    picked: list[list[np.ndarray]] = [[] for _ in range(n_groups)]
+    for s in rng.integers(0, len(subjects), len(subjects)):
+        videos = list(table[subjects[s]].values())
+        for v in rng.integers(0, len(videos), len(videos)):
+            for group, index in enumerate(videos[v]):
+                picked[group].append(index)
+    return [np.concatenate(p) if p else np.zeros(0, np.int64) for p in picked]
+
+
 def subject_bootstrap(
     statistic: Callable[..., float],
-    groups: Sequence[tuple[np.ndarray, np.ndarray]],
+    groups: Groups,
     *,
     rounds: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval that resamples **subjects**, not scores.
+    min_subjects: int = MIN_SUBJECTS,
+) -> Interval:
+    """Percentile bootstrap that resamples **subjects, then videos within them**, never single scores.
 
     Parameters
     ----------
     statistic : callable
-        Called with one score array per group, e.g. ``lambda neg, pos: eer(neg, pos)[0]``.
-    groups : sequence of (scores, subjects)
-        Each group's scores (n,) and the subject id of each score (n,). One
-        draw of subjects (with replacement, from the union of all groups'
-        subjects) is applied to every group, so a subject's genuine, impostor
-        and attack scores move together.
+        Called with one resampled score array per group and returns the figure. It must do the whole
+        computation, threshold included: e.g. ``lambda dev_neg, dev_pos, att: iapmr(att,
+        eer(dev_neg, dev_pos)[1])`` recomputes the dev threshold on every resample, so the interval
+        carries the threshold's own uncertainty.
+    groups : sequence of (scores, subjects, videos)
+        Each group's scores (n,), the subject of each score (n,) and its video (n,). One draw
+        (subjects with replacement from the union of all groups' subjects, then each drawn subject's
+        videos with replacement) is applied to every group, so a subject's scores move together.
     rounds : int
-        Bootstrap rounds; draws where a group ends up empty are redrawn.
+        Bootstrap rounds; draws where a group ends up empty are redrawn (up to 10x ``rounds`` tries).
+    min_subjects : int
+        With fewer distinct subjects than this in any group, no interval is given (NaN and a note):
+        a percentile interval over 2 subjects says nothing.
     """
+    method = "subject+video bootstrap (percentile, statistic recomputed on each resample)"
+    fewest = min(len(np.unique(np.asarray(subjects))) for _, subjects, _ in groups)
+    if fewest < min_subjects:
+        return Interval(float("nan"), float("nan"), method,
+                        f"too few subjects for an interval: {fewest} < {min_subjects}")
     rng = np.random.default_rng(seed)
-    subjects = np.unique(np.concatenate([np.asarray(s) for _, s in groups]))
-    index = [{sub: np.flatnonzero(np.asarray(s) == sub) for sub in subjects} for _, s in groups]
+    table = _clusters(groups)
     values: list[float] = []
     for _ in range(rounds * 10):
-        draw = rng.choice(subjects, size=subjects.size, replace=True)
-        resampled = [np.asarray(scores)[np.concatenate([idx[sub] for sub in draw])]
-                     for (scores, _), idx in zip(groups, index, strict=True)]
-        if all(r.size for r in resampled):
-            values.append(statistic(*resampled))
+        draw = _draw(table, rng, len(groups))
+        if all(index.size for index in draw):
+            values.append(statistic(*(np.asarray(scores)[index] for (scores, _, _), index in zip(groups, draw,
+                                                                                                 strict=True))))
         if len(values) == rounds:
             break
+    if not values:
+        return Interval(float("nan"), float("nan"), method, "no resample kept every group non-empty")
     alpha = 1 - confidence
-    return float(np.quantile(values, alpha / 2)), float(np.quantile(values, 1 - alpha / 2))
+    return Interval(float(np.quantile(values, alpha / 2)), float(np.quantile(values, 1 - alpha / 2)), method)

@@ -1,0 +1,134 @@
+"""Identity clusters of face tracks, and the rules that choose whose faces to keep.
+
+Each track gets one FaceNet embedding (the mean of its few best keyframe embeddings, best =
+detector score x face side); tracks of every input of one run are clustered by agglomerative
+clustering (cosine distance, average linkage) with a fixed distance threshold, so the same person
+is one cluster across shots and videos and two people are two clusters.
+
+Threshold (``CLUSTER_DISTANCE``), measured with ``benchmarks/identity_threshold.py`` on real media:
+see the comment at ``CLUSTER_DISTANCE`` and the README. Genuine = two embeddings of one person, impostor = two
+different people; a track/photo embedding is the mean of up to 3 face embeddings.
+
+Rules (``--faces``), each named in the manifest's ``selection`` column:
+
+largest-cluster  the cluster with the most faces (default without references)
+identity-ref     tracks within ``ref_threshold`` cosine distance of any ``--identity-ref`` image
+all              every face
+``--exclude-ref`` images drop matching tracks after any rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from swaplab.core.errors import SwaplabError
+
+# Measured with benchmarks/identity_threshold.py (FaceNet VGGFace2, cosine distance, 2026-11-26):
+# photos/ (MEDS, 52 photos of 7 people, years apart): genuine median 0.241, 95th pct 0.641, max 0.779;
+# impostor min 0.489, 1st pct 0.589, 5th pct 0.667. At 0.55: 9.5 % of genuine pairs apart, 0.44 % of
+# impostor pairs joined (0.50: 12.8 % / 0.17 %; 0.60: 7.8 % / 1.5 %). Photos years apart are the hard
+# case: two stretches of one video are closer. A wrongly split person is one `generate select --keep`
+# away; a wrongly merged pair mixes two people in a face set, so the threshold sits below the impostor
+# 1st percentile. tears_of_steel_multishot.mp4 at 0.55 joined the man in the car with the woman's first
+# track (frames 223-231, mid-morph from the robot) at distance 0.55: 0.50 keeps them apart.
+CLUSTER_DISTANCE = 0.5
+REF_DISTANCE = 0.5
+BEST_FACES = 3
+FACE_RULES = ("largest", "ref", "all")
+
+
+@dataclass(frozen=True)
+class TrackSummary:
+    """What selection needs of one track: ids, size (faces, summed face area in px^2) and its (D,)
+    L2-normalised embedding (or None)."""
+
+    track_id: int
+    video_id: str
+    faces: int
+    embedding: np.ndarray | None
+    area: float = 0.0
+
+
+def cluster_embeddings(embeddings: np.ndarray, threshold: float = CLUSTER_DISTANCE) -> np.ndarray:
+    """Cluster labels (N,) of L2-normalised embeddings (N, D): average-linkage, cosine distance.
+
+    Two groups merge while their mean pairwise cosine distance is below ``threshold``.
+    """
+    if len(embeddings) < 2:
+        return np.zeros(len(embeddings), dtype=int)
+    from sklearn.cluster import AgglomerativeClustering
+
+    model = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                    distance_threshold=threshold)
+    return model.fit_predict(np.asarray(embeddings, dtype=np.float64))
+
+
+def cluster_tracks(tracks: Sequence[TrackSummary], threshold: float = CLUSTER_DISTANCE) -> dict[int, int]:
+    """Track id -> cluster id. Cluster 0 has the most faces (ties: the larger summed face area), 1 the
+    next, ...; a track without an embedding is a cluster of its own."""
+    with_emb = [t for t in tracks if t.embedding is not None]
+    labels = cluster_embeddings(np.stack([t.embedding for t in with_emb]), threshold) if with_emb else []
+    raw = {t.track_id: int(label) for t, label in zip(with_emb, labels, strict=True)}
+    start = max(raw.values(), default=-1) + 1
+    raw.update({t.track_id: start + k for k, t in enumerate(t for t in tracks if t.embedding is None)})
+    sizes: dict[int, tuple[int, float]] = {}
+    for t in tracks:
+        faces, area = sizes.get(raw[t.track_id], (0, 0.0))
+        sizes[raw[t.track_id]] = (faces + t.faces, area + t.area)
+    ranked = sorted(sizes, key=lambda label: (-sizes[label][0], -sizes[label][1], label))
+    order = {label: rank for rank, label in enumerate(ranked)}
+    return {track_id: order[label] for track_id, label in raw.items()}
+
+
+def distances(tracks: Sequence[TrackSummary], references: np.ndarray) -> dict[int, float]:
+    """Track id -> smallest cosine distance to any reference embedding (R, D); inf without an embedding."""
+    return {t.track_id: float(1.0 - np.max(references @ t.embedding)) if t.embedding is not None else np.inf
+            for t in tracks}
+
+
+def choose(tracks: Sequence[TrackSummary], clusters: dict[int, int], rule: str,
+           references: np.ndarray | None = None, exclude: np.ndarray | None = None,
+           ref_threshold: float = REF_DISTANCE) -> dict[int, str]:
+    """Kept track id -> the rule that kept it.
+
+    Parameters
+    ----------
+    rule : ``largest``, ``ref`` or ``all``
+    references, exclude : (R, D) embeddings of the ``--identity-ref`` / ``--exclude-ref`` images
+    """
+    if rule not in FACE_RULES:
+        raise SwaplabError(f"--faces {rule!r}: choose one of {FACE_RULES}")
+    if rule == "ref" and references is None:
+        raise SwaplabError("--faces ref needs --identity-ref images")
+    if rule == "all":
+        kept = {t.track_id: "all" for t in tracks}
+    elif rule == "ref":
+        near = distances(tracks, references)
+        kept = {t.track_id: "identity-ref" for t in tracks if near[t.track_id] <= ref_threshold}
+    else:
+        kept = {t.track_id: "largest-cluster" for t in tracks if clusters[t.track_id] == _largest(tracks, clusters,
+                                                                                                    exclude, ref_threshold)}
+    if exclude is not None:
+        near = distances(tracks, exclude)
+        kept = {tid: why for tid, why in kept.items() if near[tid] > ref_threshold}
+    return kept
+
+
+def _largest(tracks: Sequence[TrackSummary], clusters: dict[int, int], exclude: np.ndarray | None,
+             ref_threshold: float) -> int:
+    """The cluster with the most faces, not counting excluded tracks (ids are ranked by size already)."""
+    near = distances(tracks, exclude) if exclude is not None else {}
+    left = [clusters[t.track_id] for t in tracks if near.get(t.track_id, np.inf) > ref_threshold]
+    return min(left, default=-1)
+
+
+def genuine_impostor(embeddings: np.ndarray, labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine distances of every pair of rows (N, D): (impostor, genuine), impostor first as in metrics."""
+    emb = np.asarray(embeddings, dtype=np.float64)
+    dist = 1.0 - emb @ emb.T
+    same = np.equal.outer(np.asarray(labels), np.asarray(labels))
+    upper = np.triu(np.ones_like(same, dtype=bool), k=1)
+    return dist[upper & ~same], dist[upper & same]

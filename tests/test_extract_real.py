@@ -1,0 +1,123 @@
+"""Extraction on real footage (``media`` fixture): several faces, shot cuts, identity clusters, selection.
+
+Each test cuts a short clip (a few dozen frames) out of the real media so the suite stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from swaplab.cli import app
+from swaplab.core.media import iter_frames, write_video
+from swaplab.datasets.manifest import faces_only, kept_only, load_mesh, read_manifest
+from swaplab.datasets.outputs import ExtractOutput
+from swaplab.faces import selection
+from swaplab.faces.extract import ExtractConfig, run_extract
+
+
+def frames_of(video: Path, start: int, stop: int, size: tuple[int, int] | None = None) -> list[np.ndarray]:
+    frames = []
+    for frame in iter_frames(video):
+        if frame.index >= stop:
+            break
+        if frame.index >= start:
+            frames.append(cv2.resize(frame.image, size, interpolation=cv2.INTER_AREA) if size else frame.image)
+    return frames
+
+
+@pytest.fixture(scope="module")
+def two_people(media: Path, tmp_path_factory: pytest.TempPathFactory) -> ExtractOutput:
+    """Three shots: person A (lp_d6), person B (vr_1), person A again, 10 frames each, extracted."""
+    folder = tmp_path_factory.mktemp("two_people")
+    size = (320, 320)
+    a, b = media / "talking" / "lp_d6.mp4", media / "talking" / "vr_1.mp4"
+    frames = frames_of(a, 0, 10, size) + frames_of(b, 0, 10, size) + frames_of(a, 300, 310, size)
+    clip = write_video(frames, folder / "abab.mp4", fps=25)
+    return run_extract(ExtractConfig(inputs=(clip,), out=folder / "out", crop_size=128, device="cpu"))
+
+
+def test_no_track_crosses_a_shot_cut_on_tears_of_steel(media: Path, tmp_path: Path) -> None:
+    # frames 53-73 of tears_of_steel: one man, then (cut at frame 65) a man and a woman in a car
+    clip = write_video(frames_of(media / "multi" / "tears_of_steel_multishot.mp4", 53, 73), tmp_path / "cut.mp4",
+                       fps=24)
+    output = run_extract(ExtractConfig(inputs=(clip,), out=tmp_path / "out", crop_size=128, faces="all",
+                                       mesh=False, device="cpu"))
+    rows = read_manifest(output.all_faces)
+    assert {r.shot_id for r in rows} == {0, 1}
+    assert {r.shot_id for r in rows if r.frame_index == 11} == {0} and {r.shot_id for r in rows if r.frame_index == 12} == {1}
+    shots_of_track: dict[int, set[int]] = {}
+    for r in faces_only(rows):
+        shots_of_track.setdefault(r.track_id, set()).add(r.shot_id)
+    assert shots_of_track and all(len(s) == 1 for s in shots_of_track.values())
+    assert max(sum(r.frame_index == k for r in faces_only(rows)) for k in range(20)) >= 2  # two faces in the car
+
+
+def test_several_faces_in_one_shot_all_kept_with_dense_landmarks(media: Path, tmp_path: Path) -> None:
+    output = run_extract(ExtractConfig(inputs=(media / "multi" / "group_one_shot.mp4",), out=tmp_path / "out",
+                                       crop_size=128, faces="all", max_frames=6, device="cpu"))
+    rows = faces_only(read_manifest(output.manifest))
+    per_frame: dict[int, list[int]] = {}
+    for r in rows:
+        per_frame.setdefault(r.frame_index, []).append(r.face_index)
+    assert sorted(per_frame) == list(range(6)) and min(len(v) for v in per_frame.values()) >= 3
+    assert all(sorted(v) == list(range(len(v))) for v in per_frame.values())
+    assert {r.selection for r in rows} == {"all"}
+    mesh = np.load(output.mesh("group_one_shot"))
+    assert mesh.shape == (len(faces_only(read_manifest(output.all_faces))), 478, 2) and mesh.dtype == np.float32
+    found = [m for m in (load_mesh(r, output.manifest) for r in rows) if m is not None]
+    assert len(found) >= len(rows) // 2
+    for r in rows[:5]:
+        points = load_mesh(r, output.manifest)
+        if points is not None:  # the dense points lie around the 5-point face
+            centre = r.landmarks_array.mean(axis=0)
+            assert np.linalg.norm(np.median(points, axis=0) - centre) < (r.bbox[2] - r.bbox[0])
+
+
+def test_clusters_merge_one_person_across_shots_and_separate_two(two_people: ExtractOutput) -> None:
+    rows = faces_only(read_manifest(two_people.all_faces))
+    cluster_of_shot = {}
+    for r in rows:
+        cluster_of_shot.setdefault(r.shot_id, set()).add(r.cluster_id)
+    assert sorted(cluster_of_shot) == [0, 1, 2]
+    (a1,), (b,), (a2,) = (cluster_of_shot[s] for s in (0, 1, 2))
+    assert a1 == a2 != b
+    assert len({r.track_id for r in rows}) >= 3  # tracks never span shots
+    kept = kept_only(rows)
+    assert {r.cluster_id for r in kept} == {a1} and {r.selection for r in kept} == {"largest-cluster"}
+    index = two_people.cluster_index.read_text().splitlines()
+    assert index[0] == "cluster_id,faces,tracks,videos,sheet,kept" and len(index) == 3
+    assert all(two_people.sheet(c).is_file() for c in (a1, b))
+
+
+def test_select_keeps_or_drops_clusters_without_detecting(two_people: ExtractOutput, tmp_path: Path) -> None:
+    import shutil
+
+    copy = ExtractOutput(tmp_path / "copy")
+    shutil.copytree(two_people.folder, copy.folder)
+    other = next(r.cluster_id for r in faces_only(read_manifest(copy.all_faces)) if r.shot_id == 1)
+    result = CliRunner().invoke(app, ["generate", "select", str(copy.folder), "--keep", str(other)])
+    assert result.exit_code == 0, result.output
+    rows = read_manifest(copy.manifest)
+    assert len(rows) == 30 and [r.frame_index for r in rows] == list(range(30))
+    assert {(r.cluster_id, r.selection) for r in rows if r.has_face} == {(other, "user-keep")}
+    assert {r.shot_id for r in rows if r.has_face} == {1}
+    assert "no" in copy.cluster_index.read_text()
+    selection.select(copy, drop=(other,))
+    assert not faces_only(read_manifest(copy.manifest))
+    result = CliRunner().invoke(app, ["generate", "select", str(copy.folder), "--keep", "99"])
+    assert result.exit_code == 2 and result.output.count("error:") == 1 and "not found" in result.output
+
+
+@pytest.mark.parametrize("name", ["no_face.mp4", "animated_no_human_face.mp4"])
+def test_a_video_without_a_face_is_one_error_line(media: Path, tmp_path: Path, name: str) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["generate", "extract", str(media / "bad" / name), "--out", str(out),
+                                      "--max-frames", "16", "--device", "cpu"])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("error:") == 1 and "no face found" in result.output
+    assert not ExtractOutput(out).manifest.exists() and not ExtractOutput(out).all_faces.exists()

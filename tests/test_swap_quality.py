@@ -1,0 +1,149 @@
+"""Swap quality: realism measures, mesh masks, DeepFaceLab-strength warp, time budgets, dst's manifest."""
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from swaplab.core.errors import SwaplabError
+from swaplab.datasets.manifest import read_manifest
+from swaplab.datasets.outputs import RunOutput
+from swaplab.generate import augment, faceset, pipeline, swap, train
+from swaplab.generate.quality import RealismSums, measure_frame, realism_from
+
+
+def _scene(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A textured 160x160 frame and a soft elliptical blend mask over its middle."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.uniform(0, 255, (160, 160, 3)).astype(np.float32), (0, 0), 1.2)
+    frame = np.clip(0.6 * noise + 60, 0, 255).astype(np.uint8)
+    mask = np.zeros((160, 160), np.float32)
+    cv2.ellipse(mask, (80, 80), (45, 55), 0, 0, 360, 1.0, -1)
+    return frame, cv2.GaussianBlur(mask, (0, 0), 2)
+
+
+def _figures(swapped: np.ndarray, original: np.ndarray, mask: np.ndarray) -> dict:
+    sums = RealismSums()
+    measure_frame(sums, swapped, original, mask)
+    return realism_from(sums)
+
+
+def test_realism_figures_are_neutral_for_an_untouched_face() -> None:
+    frame, mask = _scene()
+    figures = _figures(frame, frame, mask)
+    assert figures["sharpness_ratio"] == pytest.approx(1)
+    assert figures["seam_colour_ratio"] == pytest.approx(1) and figures["seam_gradient_ratio"] == pytest.approx(1)
+    assert figures["fringe_delta_e"] == pytest.approx(0, abs=1e-4) and figures["realism_frames"] == 1
+
+
+def test_realism_figures_see_blur_seams_and_fringes() -> None:
+    frame, mask = _scene()
+    alpha = mask[..., None]
+    blurred = cv2.GaussianBlur(frame, (0, 0), 2.5)
+    pasted = lambda face: (frame * (1 - alpha) + face * alpha).round().astype(np.uint8)  # noqa: E731
+    assert _figures(pasted(blurred), frame, mask)["sharpness_ratio"] < 0.2
+    brighter = np.clip(frame.astype(np.float32) + 45, 0, 255)  # a face 45 levels off: a seam at the edge
+    seam = _figures(pasted(brighter), frame, mask)
+    assert seam["seam_colour_ratio"] > 1.5 and seam["seam_gradient_ratio"] > 1.1
+    fringed = frame.astype(np.float32).copy()
+    band = (mask > 0.3) & (cv2.erode((mask > 0.5).astype(np.uint8), np.ones((9, 9), np.uint8)) == 0)
+    fringed[band] = [200, 40, 40]  # src's red background leaking in at the border
+    fringe = _figures(pasted(fringed), frame, mask)
+    assert fringe["fringe_delta_e"] > 10 and fringe["fringe_ratio"] > 3
+
+
+def test_random_warp_has_deepfacelabs_strength() -> None:
+    field = augment.random_warp_field(256, 64, torch.Generator().manual_seed(0))
+    assert field.shape == (256, 64, 64, 2)
+    assert 1.6 < augment.mean_displacement_px(field) < 2.2  # DeepFaceLab's grid warp: 1.87 px at 64 px
+    assert field[:, 0].abs().max() < 1e-6 and field[:, :, -1].abs().max() < 1e-6  # the border stays
+
+
+def test_time_budget_has_no_default_iteration_cap(sample_faces: dict[str, Path], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(train, "DEFAULT_ITERATIONS", 3)
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(train, "clock", lambda: float(next(ticks)))  # each reading of the clock: 1 s later
+    config = train.TrainConfig(src=sample_faces["astronaut"], dst=sample_faces["grace_hopper"], out=tmp_path / "m",
+                               preset="tiny", minutes=0.2, batch_size=2, max_faces=16, mesh_masks=False)
+    assert config.iteration_cap is None
+    assert train.TrainConfig(src=(), dst=(), out=tmp_path, iterations=5, minutes=1).iteration_cap == 5
+    assert train.TrainConfig(src=(), dst=(), out=tmp_path).iteration_cap == 3
+    payload = train.load_checkpoint(train.run(config))
+    assert payload["iteration"] > 3  # the default cap of 3 does not cut a time budget short
+    assert 12 <= payload["log"][-1][1] <= 13  # it trained for the 12 s budget, and stopped
+    resumed = dataclasses.replace(config, minutes=0.3, resume=True)
+    assert 18 <= train.load_checkpoint(train.run(resumed))["log"][-1][1] <= 19  # minutes count resumed runs
+
+
+def test_run_budget_covers_extraction_and_swap(hopper_clip: Path) -> None:
+    config = pipeline.PipelineConfig(src=hopper_clip, dst=hopper_clip, out=Path("unused"), minutes=1.0)
+    frames = 50  # the sample's 2-second clips at 25 fps
+    left = pipeline.training_minutes(config, time.perf_counter() - 10, hopper_clip)
+    assert left == pytest.approx((60 - 10 - frames * pipeline.SWAP_SECONDS_PER_FRAME[64]) / 60, abs=0.01)
+    assert pipeline.training_minutes(pipeline.PipelineConfig(src=hopper_clip, dst=hopper_clip, out=Path("u")),
+                                     time.perf_counter(), hopper_clip) is None
+    with pytest.raises(SwaplabError, match="give a larger budget"):
+        pipeline.training_minutes(config, time.perf_counter() - 55, hopper_clip)
+
+
+def test_mesh_masks_follow_the_face_and_are_cached(sample_faces: dict[str, Path], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "mesh_src_{key}.npy"
+    faces = faceset.load_faceset(sample_faces["astronaut"], 64, max_faces=6, mesh_cache=cache)
+    assert faces.dense is not None and faces.dense.shape == (6, 478, 2)
+    assert not torch.isnan(faces.dense).any()
+    masks, focus = faceset.target_masks(faces), faceset.focus_weights(faces)
+    ellipse = torch.from_numpy(faceset.face_mask(64, faces.face_type))
+    assert masks.shape == focus.shape == (6, 1, 64, 64)
+    assert masks[:, 0, :2].max() == 0 and masks[:, 0, :, :2].max() == 0  # no background at the crop's borders
+    assert (masks[:, 0] - ellipse).abs().mean() > 0.02  # the face's own outline, not the template ellipse
+    oval = faces.dense[0, list(faceset.mesh.FACE_OVAL)].numpy()
+    centre = oval.mean(axis=0).round().astype(int)
+    assert masks[0, 0, centre[1], centre[0]] == pytest.approx(1)
+    assert 0.02 < focus.mean() < 0.3 and torch.all(focus <= masks.ceil())  # eyes and mouth lie in the face
+
+    def no_mesh(*args, **kwargs):
+        raise AssertionError("the cached landmarks should be read, not recomputed")
+
+    monkeypatch.setattr(faceset.mesh, "FaceMesh", no_mesh)
+    again = faceset.load_faceset(sample_faces["astronaut"], 64, max_faces=6, mesh_cache=cache)
+    assert torch.equal(again.dense, faces.dense) and len(list(tmp_path.glob("mesh_src_*.npy"))) == 1
+
+
+def test_face_sets_are_the_union_of_their_manifests(sample_faces: dict[str, Path]) -> None:
+    one = faceset.load_faceset(sample_faces["astronaut"], 32)
+    both = faceset.load_faceset((sample_faces["astronaut"], sample_faces["grace_hopper"]), 32)
+    assert len(both.faces) == len(one.faces) + len(faceset.load_faceset(sample_faces["grace_hopper"], 32).faces)
+    assert both.identity == "astronaut+grace_hopper"
+
+
+def test_swap_reads_dsts_manifest_instead_of_extracting_again(tiny_swap: Path) -> None:
+    run = RunOutput(tiny_swap, "grace_hopper_01")
+    assert not run.swap.dst_faces.folder.exists()  # no second extraction of dst
+    dst = {r.frame_index: r for r in read_manifest(run.dst_faces.manifest) if r.source_path.endswith("01.mp4")}
+    fakes = read_manifest(run.swap.fakes.manifest)
+    assert {f.frame_index for f in fakes} == set(dst)
+    for fake in fakes:  # aligned exactly as the genuine faces of the same frames
+        assert fake.matrix == dst[fake.frame_index].matrix and fake.has_face == dst[fake.frame_index].has_face
+    config = json.loads(run.swap.config.read_text())["config"]
+    assert config["dst_faces"] == str(run.dst_faces.manifest) and "smooth" not in config
+
+
+def test_swap_refuses_a_manifest_without_dsts_faces(tiny_swap: Path, astronaut_clip: Path, tmp_path: Path) -> None:
+    run = RunOutput(tiny_swap, "grace_hopper_01")
+    with pytest.raises(SwaplabError, match="holds no faces of"):
+        swap.run(swap.SwapConfig(model=run.model.folder, dst=astronaut_clip, out=tmp_path,
+                                 dst_faces=run.dst_faces.manifest))
+
+
+def test_quality_json_has_acceptance_and_realism(tiny_swap: Path) -> None:
+    quality = json.loads(RunOutput(tiny_swap, "grace_hopper_01").swap.quality.read_text())
+    assert 0 <= quality["facenet_accept_rate"] <= 1 and quality["realism_frames"] > 0
+    for key in ("sharpness_ratio", "seam_colour_ratio", "seam_gradient_ratio", "fringe_delta_e", "fringe_ratio"):
+        assert np.isfinite(quality[key]) and quality[key] >= 0, key
