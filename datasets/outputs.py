@@ -17,6 +17,7 @@ FACE_MANIFEST = "faces.csv"
 SWAPPED_SUFFIX = ".swapped.mp4"
 PROVENANCE_SUFFIX = ".provenance.json"
 DONE_MARKER = "DONE"
+SCORE_TABLE = "scores.csv"
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ class FROutput:
         return self.folder / "scores" / backend / level
 
     def score_table(self, backend: str, level: str) -> Path:
-        return self.scores(backend, level) / "scores.csv"
+        return self.scores(backend, level) / SCORE_TABLE
 
     @property
     def metrics_csv(self) -> Path:

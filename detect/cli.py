@@ -38,7 +38,7 @@ def train_command(
     cfg = build_config(protocol.DetectConfig, config, real=tuple(real), fake=parse_tiers(fake) or None, out=out,
                        detector=detector, train_tier=train_tier, frame_step=frame_step, seed=seed,
                        excluded=tuple(exclude) if exclude else None)
-    table = pd.read_csv(protocol.run(cfg))
+    table = pd.read_csv(protocol.run(cfg).metrics_csv)
     shown = table[["level", "tier", "condition", "pair_disjoint", "eval_apcer", "eval_bpcer", "eval_hter", "eval_auc",
                    "eval_eer_oracle"]]
     typer.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

@@ -42,6 +42,7 @@ from swaplab.core.errors import SwaplabError
 from swaplab.core.fileio import require_writable_dir, write_json_atomic, write_text_atomic
 from swaplab.core.media import read_image
 from swaplab.datasets.manifest import FaceRecord, check_relative_path, faces_only, read_manifest
+from swaplab.datasets.outputs import DetectOutput
 from swaplab.detect.base import DETECTORS, save_detector
 from swaplab.faces.preprocessing import Preprocessing
 
@@ -243,8 +244,8 @@ def _results(config: DetectConfig, scored: pd.DataFrame, tiers: Sequence[str], p
     return results
 
 
-def run(config: DetectConfig) -> Path:
-    """Train on the train split, threshold on dev, evaluate on eval; return ``metrics.csv``."""
+def run(config: DetectConfig) -> DetectOutput:
+    """Train on the train split, threshold on dev, evaluate on eval; return the record of what it wrote."""
     out = require_writable_dir(config.out)
     detector = DETECTORS.get(config.detector)
     fakes = _check_tiers(config)
@@ -259,15 +260,15 @@ def run(config: DetectConfig) -> Path:
     results = _results(config, scored, list(fakes), pair_disjoint)
     preprocessing = Preprocessing(crop_size=int(faces.images.shape[1]), face_type=faces.face_type,
                                   input_size=int(getattr(detector, "input_size", 0)))
-    save_detector(detector, out / "detector", preprocessing)
-    write_text_atomic(out / "scores.csv", scored.to_csv(index=False))
+    written = DetectOutput(out)
+    save_detector(detector, written.detector, preprocessing)
+    write_text_atomic(written.scores, scored.to_csv(index=False))
     note = "" if pair_disjoint else ("the fakes link every identity into one swap group: no pair-disjoint split "
                                      "exists, so the split is by dst person and one pair's fakes fall on both sides")
-    write_json_atomic(out / "metrics.json", {"results": results, "columns": COLUMNS, "pair_disjoint": pair_disjoint,
+    write_json_atomic(written.metrics_json, {"results": results, "columns": COLUMNS, "pair_disjoint": pair_disjoint,
                                              "split_note": note, "excluded_fakes": len(faces.excluded),
                                              "excluded_fake_videos": list(faces.excluded),
                                              "preprocessing": preprocessing.as_dict()})
-    save_config(config, out / "detect_config.json")
-    target = out / "metrics.csv"
-    write_text_atomic(target, pd.DataFrame(results, columns=list(COLUMNS)).to_csv(index=False))
-    return target
+    save_config(config, written.config)
+    write_text_atomic(written.metrics_csv, pd.DataFrame(results, columns=list(COLUMNS)).to_csv(index=False))
+    return written

@@ -52,6 +52,6 @@ def fr_command(
     cfg = build_config(fr.FRConfig, config, genuine=tuple(genuine), attacks=parse_tiers(attacks) or None, out=out,
                        backends=tuple(backend) if backend else None, split=split, bootstrap=bootstrap, device=device,
                        excluded=tuple(exclude) if exclude else None)
-    table = pd.read_csv(fr.run(cfg))
+    table = pd.read_csv(fr.run(cfg).metrics_csv)
     typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     typer.echo(f"metrics, scores and figures written to {cfg.out}")

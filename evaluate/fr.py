@@ -33,6 +33,7 @@ import pandas as pd
 from swaplab.core import metrics
 from swaplab.core.config import save_config
 from swaplab.core.errors import SwaplabError
+from swaplab.datasets.outputs import SCORE_TABLE, FROutput
 from swaplab.core.fileio import require_writable_dir, write_json_atomic, write_text_atomic
 from swaplab.evaluate.protocol import (Face, Probe, assign_probes, check_inputs, choose_split, exclude_fakes,
                                        load_faces, video_key)
@@ -41,7 +42,6 @@ from swaplab.faces.embed import embed_records
 
 FMR_TARGETS = {"1pct": 0.01, "0p1pct": 0.001}
 
-SCORE_TABLE = "scores.csv"
 
 DEFAULT_BACKENDS = ("facenet", "dlib", "lbp")
 
@@ -233,9 +233,10 @@ def _backend_info(backend: FRBackend) -> dict[str, object]:
             "licence": getattr(backend, "licence", "")}
 
 
-def run(config: FRConfig) -> Path:
-    """Run the protocol; write scores and metrics (CSV, JSON); return ``metrics.csv``."""
+def run(config: FRConfig) -> FROutput:
+    """Run the protocol; write scores and metrics (CSV, JSON); return the record of what it wrote."""
     out = require_writable_dir(config.out)
+    written = FROutput(out)
     genuine = load_faces(config.genuine, "real")
     attacks, excluded = {}, []
     for tier, paths in config.attacks.items():
@@ -254,14 +255,13 @@ def run(config: FRConfig) -> Path:
         details["backends"][name] = _backend_info(backend)
         frames = score_table(backend, enrolment, probes, split)
         for level, scores in (("frame", frames), ("video", video_level(frames))):
-            write_score_files(scores, out / "scores" / name / level)
+            write_score_files(scores, written.scores(name, level))
             for tier in sorted(attacks):
                 found = scenario_metrics(scores, tier, config.bootstrap, config.seed)
                 rows.append(flat_row(name, level, split, found))
                 details["results"].append({"backend": name, "level": level, **found})
     table = pd.DataFrame(rows, columns=list(COLUMNS))
-    write_json_atomic(out / "metrics.json", details)
-    save_config(config, out / "fr_config.json")
-    target = out / "metrics.csv"
-    write_text_atomic(target, table.to_csv(index=False))
-    return target
+    write_json_atomic(written.metrics_json, details)
+    save_config(config, written.config)
+    write_text_atomic(written.metrics_csv, table.to_csv(index=False))
+    return written

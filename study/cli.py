@@ -41,6 +41,8 @@ def run_command(
     backend: list[str] = typer.Option(None, help="FR backends (default: facenet, dlib, lbp, those installed)."),
     detector: list[str] = typer.Option(None, help="Detectors (default: iqm-svm, iqm-lda, mesoinception4)."),
     bootstrap: int = typer.Option(None, help="Subject bootstrap rounds (default: 500)."),
+    lipsync: bool = typer.Option(None, "--lipsync/--no-lipsync", help="Also run the audio-visual lip-sync detector "
+                                 "(default: on)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     test_index: Path = typer.Option(None, "--test-index", help="Third-party deepfakes (index in the faceforensics, "
                                     "celebdf or deepfaketimit layout): detectors are also tested on them "
@@ -49,5 +51,5 @@ def run_command(
     """FR vulnerability and detection on a built set, then the HTML report."""
     cfg = build_config(measure.MeasureConfig, None, build=build_dir, backends=tuple(backend) if backend else None,
                        detectors=tuple(detector) if detector else None, bootstrap=bootstrap, device=device,
-                       test_index=test_index)
+                       test_index=test_index, lipsync=lipsync)
     typer.echo(f"report: {measure.run(cfg)}")

@@ -9,7 +9,6 @@ deepfakes (cross-dataset). Swap quality comes with the build.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from swaplab.core.errors import SwaplabError
 from swaplab.datasets.manifest import read_manifest
 from swaplab.datasets.outputs import StudyOutput
 from swaplab.detect import protocol as detection
+from swaplab.detect.lipsync_protocol import evaluate_lipsync, videos_from_manifests
 from swaplab.evaluate import fr
 from swaplab.evaluate.protocol import load_faces, videos_by_identity
 from swaplab.faces.backends import FR_BACKENDS
@@ -36,11 +36,13 @@ def default_backends() -> tuple[str, ...]:
 @dataclass(frozen=True)
 class MeasureConfig:
     """Settings of ``swaplab study run``: the build folder, FR backends (``None``: facenet, dlib, lbp),
-    detectors, and an optional third-party test index (faceforensics, celebdf or deepfaketimit layout)."""
+    image detectors, the lip-sync detector (on or off), and an optional third-party test index
+    (faceforensics, celebdf or deepfaketimit layout)."""
 
     build: Path
     backends: tuple[str, ...] | None = None
     detectors: tuple[str, ...] = ("iqm-svm", "iqm-lda", "mesoinception4")
+    lipsync: bool = True
     bootstrap: int = 500
     seed: int = 0
     device: str = "auto"
@@ -62,14 +64,20 @@ def check_enrolment(study: StudyRecord) -> None:
 
 
 def with_excluded(config_class: type, study: StudyRecord, manifests_field: str, **values: object) -> object:
-    """A stage config with every fake and ``excluded`` = the failed swaps when the stage has that
-    field; otherwise with the failed swaps' manifests left out."""
-    if "excluded" in {f.name for f in dataclasses.fields(config_class)}:
-        fakes = {tier: tuple(map(Path, paths)) for tier, paths in study.all_fakes().items()}
-        return config_class(**values, **{manifests_field: fakes}, excluded=tuple(s.key for s in study.failed))
-    if not study.fakes:
-        raise SwaplabError("every swap failed: no attack left to measure")
-    return config_class(**values, **{manifests_field: {t: tuple(map(Path, p)) for t, p in study.fakes.items()}})
+    """A stage config with every fake of the build and ``excluded`` = the failed swaps, which the stage
+    leaves out of the attacks and counts."""
+    fakes = {tier: tuple(map(Path, paths)) for tier, paths in study.all_fakes().items()}
+    return config_class(**values, **{manifests_field: fakes}, excluded=tuple(s.key for s in study.failed))
+
+
+def lipsync_detector(config: MeasureConfig, study: StudyRecord) -> Path:
+    """The audio-visual lip-sync detector on the same real probes and kept fakes (failed swaps left out);
+    returns its ``metrics.csv``. Videos without audio are left out and counted there."""
+    out = StudyOutput(Path(config.build))
+    real = videos_from_manifests([Path(p) for p in study.real_probes])
+    fakes = {tier: videos_from_manifests([Path(p) for p in paths]) for tier, paths in study.fakes.items()}
+    return evaluate_lipsync(real, fakes, out.detect("lipsync", "all").folder, cache=out.folder / "cache" / "lipsync",
+                            seed=config.seed, device=config.device)
 
 
 def trained_detectors(config: MeasureConfig, study: StudyRecord) -> dict[str, Path]:
@@ -103,6 +111,8 @@ def run(config: MeasureConfig) -> Path:
                          out=out.fr.folder, backends=config.backends or default_backends(),
                          bootstrap=config.bootstrap, seed=config.seed, device=config.device))
     detectors = trained_detectors(config, study)
+    if config.lipsync:
+        lipsync_detector(config, study)
     if config.test_index is not None:
         crossdata.run(config.test_index, detectors, out.crossdata, config.device)
     save_config(config, out.run_config)

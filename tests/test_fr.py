@@ -62,7 +62,7 @@ def test_every_backend_separates_the_two_sample_people(name: str, sample_faces: 
 def test_protocol_on_the_sample_with_a_tiny_swap(sample_faces: dict[str, Path], tiny_swap: Path, tmp_path: Path) -> None:
     attacks = tiny_swap / "swap" / "fakes" / "faces.csv"
     table = pd.read_csv(run(FRConfig(genuine=tuple(sample_faces.values()), out=tmp_path, attacks={"tiny": (attacks,)},
-                                     bootstrap=50, device="cpu")))
+                                     bootstrap=50, device="cpu")).metrics_csv)
     assert list(table.columns) == list(COLUMNS)
     assert sorted(zip(table.backend, table.level, strict=True)) == [
         ("dlib", "frame"), ("dlib", "video"), ("facenet", "frame"), ("facenet", "video"), ("lbp", "frame"),
@@ -95,8 +95,8 @@ def test_excluded_fake_videos_are_left_out_and_counted(sample_faces: dict[str, P
     manifests = (tiny_swap / "swap" / "fakes" / "faces.csv", tiny_swap_reverse / "fakes" / "faces.csv")
     failed = read_manifest(manifests[1])[0]
     common = dict(genuine=tuple(sample_faces.values()), attacks={"tiny": manifests}, backends=("lbp",), bootstrap=5)
-    every = pd.read_csv(run(FRConfig(out=tmp_path / "all", **common)))
-    kept = pd.read_csv(run(FRConfig(out=tmp_path / "kept", excluded=(failed.generator_run,), **common)))
+    every = pd.read_csv(run(FRConfig(out=tmp_path / "all", **common)).metrics_csv)
+    kept = pd.read_csv(run(FRConfig(out=tmp_path / "kept", excluded=(failed.generator_run,), **common)).metrics_csv)
     details = json.loads((tmp_path / "kept" / "metrics.json").read_text())
     assert details["excluded_fakes"] == 1
     assert details["excluded_fake_videos"] == [f"{failed.generator_run}/{failed.video_id}"]
