@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from swaplab.datasets import sample
+from swaplab.datasets.manifest import FaceRecord
 
 torch.set_num_threads(2)
 
@@ -81,3 +82,20 @@ def media() -> Path:
             pytest.fail(f"SWAPLAB_REQUIRE_MEDIA=1 but {reason}")
         pytest.skip(reason)
     return MEDIA
+
+
+def _face_record(identity: str, video: str, frame: int = 0, run: str = "", source: str = "") -> FaceRecord:
+    """A real face row, or a fake one when ``run`` (its generator_run) is given; ``source`` is the dst person."""
+    return FaceRecord(crop_path=f"crops/{video}/{frame:06d}.png", identity=identity, video_id=video,
+                      frame_index=frame, timestamp=frame / 25, source_path=f"{video}.mp4", source_sha256="0" * 64,
+                      has_face=True, bbox=(0.0, 0.0, 10.0, 10.0), landmarks=((1.0, 1.0),) * 5,
+                      matrix=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)), crop_size=32, face_type="whole_face",
+                      template="t", frame_width=64, frame_height=64, detector="mtcnn", det_score=1.0,
+                      landmark_source="mtcnn", selection="largest", label="fake" if run else "real",
+                      generator_run=run, source_identity=source)
+
+
+@pytest.fixture(scope="session")
+def face_record():
+    """A factory of manifest rows for protocol unit tests: ``face_record(identity, video, frame, run, source)``."""
+    return _face_record

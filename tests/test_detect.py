@@ -12,24 +12,12 @@ from swaplab.cli import app
 from swaplab.datasets.manifest import read_manifest, write_manifest
 from swaplab.detect import iqm
 from swaplab.detect.base import DETECTORS, load_detector, save_detector
-from swaplab.datasets.manifest import FaceRecord
 from swaplab.detect.protocol import COLUMNS, DetectConfig, assign_splits, level_scores, load_faces, run
 from swaplab.core.errors import SwaplabError
 from swaplab.core import metrics
 from swaplab.core.media import write_image, write_video
 
 runner = CliRunner()
-
-
-def record(identity: str, video: str, frame: int = 0, run: str = "", source: str = "") -> FaceRecord:
-    """A real face row, or a fake one when ``run`` (its generator_run) is given; ``source`` is the dst person."""
-    return FaceRecord(crop_path=f"crops/{video}/{frame:06d}.png", identity=identity, video_id=video,
-                      frame_index=frame, timestamp=frame / 25, source_path=f"{video}.mp4", source_sha256="0" * 64,
-                      has_face=True, bbox=(0.0, 0.0, 10.0, 10.0), landmarks=((1.0, 1.0),) * 5,
-                      matrix=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)), crop_size=32, face_type="whole_face",
-                      template="t", frame_width=64, frame_height=64, detector="mtcnn", det_score=1.0,
-                      landmark_source="mtcnn", selection="largest", label="fake" if run else "real",
-                      generator_run=run, source_identity=source)
 
 
 def test_there_are_139_named_features() -> None:
@@ -193,13 +181,13 @@ def test_one_linked_pair_falls_back_and_says_so() -> None:
     assert not pair_disjoint and set(split) == {"train", "dev", "eval"}
 
 
-def test_two_runs_on_one_dst_video_stay_two_videos(tmp_path: Path) -> None:
+def test_two_runs_on_one_dst_video_stay_two_videos(tmp_path: Path, face_record) -> None:
     # before: videos were keyed by the manifest folder's name (always `fakes`) and the video id, so the
     # fakes of two models swapped into the same dst video merged into one "video"
     manifests = []
     for name, run_id in (("real", ""), ("m1", "swap-1"), ("m2", "swap-2")):
         folder = tmp_path / name / "fakes"
-        rows = [record("A" if run_id else "B", "B_0.swapped" if run_id else "B_0", f, run=run_id, source="B")
+        rows = [face_record("A" if run_id else "B", "B_0.swapped" if run_id else "B_0", f, run=run_id, source="B")
                 for f in range(4)]
         for row in rows:
             write_image(folder / row.crop_path, np.full((32, 32, 3), 10 * row.frame_index, np.uint8))

@@ -12,23 +12,11 @@ from swaplab.datasets.manifest import read_manifest, write_manifest
 from swaplab.core import metrics
 from swaplab.faces.backends import FR_BACKENDS, AlignedFace
 from swaplab.faces.facenet import FaceNetCV2, FaceNetTorch
-from swaplab.datasets.manifest import FaceRecord
 from swaplab.evaluate.fr import COLUMNS, FRConfig, run
 from swaplab.evaluate.protocol import Face, assign_probes, exclude_fakes
 from swaplab.core.media import read_image
 
 runner = CliRunner()
-
-
-def record(identity: str, video: str, frame: int = 0, run: str = "", source: str = "") -> FaceRecord:
-    """A real face row, or a fake one when ``run`` (its generator_run) is given; ``source`` is the dst person."""
-    return FaceRecord(crop_path=f"crops/{video}/{frame:06d}.png", identity=identity, video_id=video,
-                      frame_index=frame, timestamp=frame / 25, source_path=f"{video}.mp4", source_sha256="0" * 64,
-                      has_face=True, bbox=(0.0, 0.0, 10.0, 10.0), landmarks=((1.0, 1.0),) * 5,
-                      matrix=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)), crop_size=32, face_type="whole_face",
-                      template="t", frame_width=64, frame_height=64, detector="mtcnn", det_score=1.0,
-                      landmark_source="mtcnn", selection="largest", label="fake" if run else "real",
-                      generator_run=run, source_identity=source)
 
 
 def first_faces(manifest: Path, count: int) -> np.ndarray:
@@ -105,11 +93,11 @@ def test_excluded_fake_videos_are_left_out_and_counted(sample_faces: dict[str, P
     assert not scores.video.str.startswith(failed.generator_run).any()
 
 
-def test_identity_split_puts_attacks_where_their_identity_is() -> None:
+def test_identity_split_puts_attacks_where_their_identity_is(face_record) -> None:
     # genuine A-D alternate A dev, B eval, C dev, D eval. Attacks claim only B and D; before, they were
     # ordered among themselves (B dev, D eval), so B's genuine probes were in eval and its attacks in dev.
-    genuine = [Face(record(i, f"{i}_{v}"), Path("m.csv")) for i in "ABCD" for v in range(2)]
-    attacks = {"t": [Face(record(i, f"{i}_1.swapped", run="swap-1"), Path("f.csv")) for i in "BD"]}
+    genuine = [Face(face_record(i, f"{i}_{v}"), Path("m.csv")) for i in "ABCD" for v in range(2)]
+    attacks = {"t": [Face(face_record(i, f"{i}_1.swapped", run="swap-1"), Path("f.csv")) for i in "BD"]}
     videos = {i: [f"{i}_0", f"{i}_1"] for i in "ABCD"}
     _, probes = assign_probes(genuine, attacks, videos, "identity")
     split_of = {(p.kind, p.face.record.identity): p.split for p in probes}
@@ -118,8 +106,8 @@ def test_identity_split_puts_attacks_where_their_identity_is() -> None:
     assert split_of["genuine", "B"] == "eval"
 
 
-def test_exclusion_matches_video_run_or_both() -> None:
-    faces = [Face(record("A", "A_1.swapped", run=r), Path("f.csv")) for r in ("swap-1", "swap-2")]
+def test_exclusion_matches_video_run_or_both(face_record) -> None:
+    faces = [Face(face_record("A", "A_1.swapped", run=r), Path("f.csv")) for r in ("swap-1", "swap-2")]
     assert [f.record.generator_run for f in exclude_fakes(faces, ["swap-1"])[0]] == ["swap-2"]
     assert exclude_fakes(faces, ["swap-2/A_1.swapped"])[1] == ["swap-2/A_1.swapped"]
     assert exclude_fakes(faces, ["A_1.swapped"])[0] == []  # a bare video id matches every run's copy
