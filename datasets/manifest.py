@@ -280,6 +280,17 @@ def _parse(name: str, text: str) -> object:
     return text
 
 
+def fake_video_key(record: FaceRecord) -> str:
+    """``generator_run/video_id``: a fake video's id that stays unique when two runs swap the same dst video."""
+    return f"{record.generator_run}/{record.video_id}"
+
+
+def matches_excluded(record: FaceRecord, excluded: set[str]) -> bool:
+    """Whether a fake row's video is named in ``excluded``: by its ``video_id``, its ``generator_run``,
+    or ``generator_run/video_id`` (the unambiguous form). The one rule of FR's and detection's ``excluded``."""
+    return bool(excluded & {record.video_id, record.generator_run, fake_video_key(record)})
+
+
 def faces_only(records: Sequence[FaceRecord]) -> list[FaceRecord]:
     """The rows that hold a face crop.
 

@@ -41,7 +41,8 @@ from swaplab.core.config import save_config
 from swaplab.core.errors import SwaplabError
 from swaplab.core.fileio import require_writable_dir, write_json_atomic, write_text_atomic
 from swaplab.core.media import read_image
-from swaplab.datasets.manifest import FaceRecord, check_relative_path, faces_only, read_manifest
+from swaplab.datasets.manifest import (FaceRecord, check_relative_path, faces_only, fake_video_key, matches_excluded,
+                                       read_manifest)
 from swaplab.datasets.outputs import DetectOutput
 from swaplab.detect.base import DETECTORS, save_detector
 from swaplab.faces.preprocessing import Preprocessing
@@ -102,12 +103,12 @@ class FaceTable:
 
 def video_key(record: FaceRecord) -> str:
     """A video id unique across runs: ``generator_run/video_id`` for fakes, ``identity/video_id`` for real."""
-    return f"{record.generator_run}/{record.video_id}" if record.generator_run else f"{record.identity}/{record.video_id}"
+    return fake_video_key(record) if record.generator_run else f"{record.identity}/{record.video_id}"
 
 
 def is_excluded(record: FaceRecord, excluded: set[str]) -> bool:
     """Whether a fake row's video is listed (by video id, generator run, or ``run/video``)."""
-    return bool(record.generator_run) and bool(excluded & {record.video_id, record.generator_run, video_key(record)})
+    return bool(record.generator_run) and matches_excluded(record, excluded)
 
 
 def load_faces(real: Sequence[Path], fake: dict[str, list[Path]], step: int,

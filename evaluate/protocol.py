@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from swaplab.datasets.manifest import FaceRecord, faces_only, read_manifest
+from swaplab.datasets.manifest import FaceRecord, faces_only, fake_video_key, matches_excluded, read_manifest
 from swaplab.core.errors import SwaplabError
 
 SPLITS = ("auto", "identity", "video", "segment")
@@ -123,10 +123,8 @@ def exclude_fakes(faces: Sequence[Face], excluded: Sequence[str]) -> tuple[list[
     drop = set(excluded)
     kept, found = [], set()
     for face in faces:
-        rec = face.record
-        key = f"{rec.generator_run}/{rec.video_id}"
-        if drop & {rec.video_id, rec.generator_run, key}:
-            found.add(key)
+        if matches_excluded(face.record, drop):
+            found.add(fake_video_key(face.record))
         else:
             kept.append(face)
     return kept, sorted(found)
@@ -148,4 +146,4 @@ def _splits(faces: Sequence[Face], split: str, order: Sequence[str]) -> list[str
 def video_key(record: FaceRecord) -> str:
     """A video's id that stays unique across generator runs: ``video_id`` for real faces,
     ``generator_run/video_id`` for fakes (two runs swapping one dst video share its video id)."""
-    return f"{record.generator_run}/{record.video_id}" if record.generator_run else record.video_id
+    return fake_video_key(record) if record.generator_run else record.video_id
