@@ -17,7 +17,6 @@ per video file (sha256) and settings in an ``.npz``.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,12 +95,7 @@ class VideoMesh:
     def landmarks(self, image: np.ndarray) -> np.ndarray | None:
         """Points (478, 2) in frame pixels of the (one) tracked face of a frame (H, W, 3) uint8 RGB, or None."""
         if self._mesh is None:
-            os.environ.setdefault("GLOG_minloglevel", "2")
-            from mediapipe.python.solutions import face_mesh
-
-            self._mesh = face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True,
-                                            min_detection_confidence=self.min_confidence,
-                                            min_tracking_confidence=self.min_confidence)
+            self._mesh = mesh.new_mediapipe_mesh(static=False, min_confidence=self.min_confidence)
         found = self._mesh.process(np.ascontiguousarray(image))
         if not found.multi_face_landmarks:
             return None

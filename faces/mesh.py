@@ -13,6 +13,7 @@ and the inner and outer lips for mouth features.
 from __future__ import annotations
 
 import os
+import warnings
 from importlib.metadata import version
 
 import numpy as np
@@ -57,13 +58,7 @@ class FaceMesh:
 
     def _load(self):
         if self._mesh is None:
-            os.environ.setdefault("GLOG_minloglevel", "2")
-            try:
-                from mediapipe.python.solutions import face_mesh
-            except ImportError as err:  # pragma: no cover - the Makefile installs it
-                raise SwaplabError(f"dense landmarks need mediapipe==0.10.14 ({err})") from None
-            self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True,
-                                            min_detection_confidence=self.min_confidence)
+            self._mesh = new_mediapipe_mesh(static=True, min_confidence=self.min_confidence)
         return self._mesh
 
     def crop_landmarks(self, crop: np.ndarray) -> np.ndarray | None:
@@ -89,6 +84,23 @@ class FaceMesh:
         if self._mesh is not None:
             self._mesh.close()
             self._mesh = None
+
+
+def new_mediapipe_mesh(*, static: bool, min_confidence: float = 0.5):
+    """MediaPipe's FaceMesh solution (one face, 478 points with iris), quiet on stderr.
+
+    ``static`` runs detection on every image (aligned crops of different faces); otherwise the mesh
+    tracks one face from frame to frame (a video). Its C++ log and protobuf's deprecation warning,
+    which mediapipe 0.10.14 triggers on every run, are silenced so a command's output stays readable.
+    """
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
+    try:
+        from mediapipe.python.solutions import face_mesh
+    except ImportError as err:  # pragma: no cover - the Makefile installs it
+        raise SwaplabError(f"dense landmarks need mediapipe==0.10.14 ({err})") from None
+    return face_mesh.FaceMesh(static_image_mode=static, max_num_faces=1, refine_landmarks=True,
+                              min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
 
 
 def to_frame(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
