@@ -1,14 +1,14 @@
 """Swap quality per training minute: acceptance as src by FR, and realism, as training goes on.
 
 Usage: python benchmarks/bench_quality.py --src A.mp4 --dst B.mp4 [--preset lq] [--minutes 12] [--every 3]
-       [--probe-seconds 6] [--out bench_out/quality]
+       [--probe-seconds 6] [--pretrained pretrained.pt] [--out bench_out/quality]
 
 Extracts src and dst once, then trains one model in segments of ``--every`` minutes (training
 resumes exactly, so the segments make one run); after each segment the checkpoint is kept, the
 first ``--probe-seconds`` of dst are swapped with it and measured (``quality.json``: FaceNet and
 dlib acceptance as src, sharpness, seam, fringe, pose, flicker). Writes ``curve.csv`` (one row
-per checkpoint) and ``curve.png``. Minutes are training wall-clock minutes with torch on 2
-threads; swapping and measuring are not counted.
+per checkpoint) and ``curve.png``. Minutes are training wall-clock minutes with torch on
+``--threads`` threads (2 by default); swapping and measuring are not counted.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def checkpoint_row(work: Path, model: Path, probe: Path, probe_faces: Path, src_
             "swap_seconds": time.perf_counter() - start}
 
 
-def plot(rows: list[dict], target: Path) -> None:
+def plot(rows: list[dict], target: Path, threads: int = 2) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -79,12 +79,12 @@ def plot(rows: list[dict], target: Path) -> None:
     figure, (accept, real) = plt.subplots(1, 2, figsize=(11, 4))
     for key in ("facenet_accept_rate", "dlib_accept_rate", "retrieval_src_share"):
         accept.plot(minutes, [row[key] for row in rows], marker="o", label=key)
-    accept.set(xlabel="training minutes (CPU, 2 threads)", ylabel="share of swapped frames", ylim=(-0.02, 1.02),
+    accept.set(xlabel=f"training minutes (CPU, {threads} threads)", ylabel="share of swapped frames", ylim=(-0.02, 1.02),
                title="accepted as src")
     for key in ("sharpness_ratio", "seam_colour_ratio", "seam_gradient_ratio", "fringe_ratio", "flicker_ratio"):
         real.plot(minutes, [row[key] for row in rows], marker="o", label=key)
     real.axhline(1, color="grey", lw=0.5)
-    real.set(xlabel="training minutes (CPU, 2 threads)", ylabel="swapped / original", title="realism")
+    real.set(xlabel=f"training minutes (CPU, {threads} threads)", ylabel="swapped / original", title="realism")
     for axis in (accept, real):
         axis.legend(fontsize=7)
     figure.tight_layout()
@@ -100,11 +100,13 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=3)
     parser.add_argument("--probe-seconds", type=float, default=6)
     parser.add_argument("--max-frames", type=int, default=None, help="Extract at most this many frames per video.")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (minutes x threads = CPU-minutes).")
+    parser.add_argument("--pretrained", type=Path, default=None, help="pretrained.pt to fine-tune from.")
     parser.add_argument("--out", type=Path, default=Path("bench_out/quality"))
     args = parser.parse_args()
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     from swaplab.generate import pipeline
 
     work = args.out
@@ -118,14 +120,14 @@ def main() -> None:
     while minutes < args.minutes - 1e-6:
         minutes = min(args.minutes, minutes + args.every)
         pipeline.train_or_resume(src_faces, dst_faces, work / "model", preset=args.preset, iterations=None,
-                                 minutes=minutes, seed=0, device="cpu")
+                                 minutes=minutes, seed=0, device="cpu", pretrained=args.pretrained)
         rows.append(checkpoint_row(work, work / "model", probe, probe_faces, src_faces, minutes))
         print(json.dumps(rows[-1]), flush=True)
         with open(work / "curve.csv", "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
-        plot(rows, work / "curve.png")
+        plot(rows, work / "curve.png", args.threads)
     print(f"curve written to {work / 'curve.csv'} and {work / 'curve.png'}")
 
 

@@ -98,6 +98,32 @@ class TrainOutput:
 
 
 @dataclass(frozen=True)
+class PretrainOutput:
+    """``swaplab generate pretrain``: the face pool, the training folder and the exported model."""
+
+    folder: Path
+
+    @property
+    def pool(self) -> Path:
+        """The decoded faces it trained on, with their identities and source manifests."""
+        return self.folder / "pool.pt"
+
+    @property
+    def pretrained(self) -> Path:
+        """The small model to fine-tune from, with its provenance."""
+        return self.folder / "pretrained.pt"
+
+    @property
+    def checkpoint(self) -> Path:
+        """The full training checkpoint (resumable)."""
+        return TrainOutput(self.folder).checkpoint
+
+    @property
+    def config(self) -> Path:
+        return self.folder / "pretrain_config.json"
+
+
+@dataclass(frozen=True)
 class SwapOutput:
     """``swaplab generate swap`` of one dst video into ``folder``."""
 
@@ -240,7 +266,7 @@ class StudyOutput:
 
     @property
     def record(self) -> Path:
-        """``study.json``: the typed description of the build (``swaplab.study.record``)."""
+        """``study.json``: the typed description of the build (``swaplab.datasets.study_record``)."""
         return self.folder / "study.json"
 
     @property
@@ -302,3 +328,38 @@ class SwapJobOutput:
     def attack_faces(self) -> ExtractOutput:
         """Faces detected anew in the composite, with the same settings as the real probes."""
         return ExtractOutput(self.folder / "attack")
+
+
+@dataclass(frozen=True)
+class StudyBuildOutput:
+    """What one ``swaplab study build`` wrote into ``study.folder``, by name.
+
+    ``enrolment`` / ``training``: identity -> its segment manifest; ``probe_cuts``: identity -> its
+    probe segments, cut once (the swaps' input); ``real_probes``: the real probes' face manifests;
+    ``jobs``: one folder per model (tier x pair); ``swapped``: tier -> every swapped video, failed
+    swaps included; ``fakes``: tier -> the attack manifests kept (failed swaps left out);
+    ``failed``: the swapped videos of the failed swaps (kept on disk, counted in ``study.json``).
+    """
+
+    study: StudyOutput
+    enrolment: dict[str, Path]
+    training: dict[str, Path]
+    probe_cuts: dict[str, tuple[Path, ...]]
+    real_probes: tuple[Path, ...]
+    jobs: tuple[Path, ...]
+    swapped: dict[str, tuple[Path, ...]]
+    fakes: dict[str, tuple[Path, ...]]
+    failed: tuple[Path, ...]
+
+    @property
+    def folder(self) -> Path:
+        return self.study.folder
+
+    @property
+    def record(self) -> Path:
+        """``study.json``, read by ``swaplab.datasets.study_record.StudyRecord``."""
+        return self.study.record
+
+    @property
+    def config(self) -> Path:
+        return self.study.build_config

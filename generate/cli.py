@@ -8,7 +8,7 @@ from swaplab.core.cli_support import friendly_errors, new_app
 from swaplab.core.config import build_config
 from swaplab.datasets.outputs import ExtractOutput
 from swaplab.faces import extract, selection
-from swaplab.generate import pipeline, swap, train
+from swaplab.generate import pipeline, pretrain, swap, train
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.models import SWAP_MODELS
 
@@ -64,6 +64,8 @@ def train_command(
     batch_size: int = typer.Option(None, help="Faces per side per step (default: 8)."),
     precision: str = typer.Option(None, help="auto, fp32 or bf16 (default: auto)."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
+    pretrained: Path = typer.Option(None, help="pretrained.pt from `generate pretrain` to start from, "
+                                                "or builtin (the lq model shipped with swaplab)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the checkpoint in --out exactly."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
@@ -71,8 +73,34 @@ def train_command(
     """Train a shared-encoder / per-identity-decoder swap model (headless, resumable)."""
     cfg = build_config(train.TrainConfig, config, src=tuple(src), dst=tuple(dst), out=out, preset=preset, arch=arch,
                        resolution=resolution, iterations=iterations, minutes=minutes, batch_size=batch_size,
-                       precision=precision, seed=seed, resume=resume or None, device=device)
-    typer.echo(f"checkpoint written to {train.run(cfg)}")
+                       precision=precision, seed=seed, pretrained=pretrained, resume=resume or None, device=device)
+    typer.echo(f"checkpoint written to {train.run(cfg).checkpoint}")
+
+
+@app.command("pretrain")
+@friendly_errors
+def pretrain_command(
+    faces: list[Path] = typer.Argument(None, help="Face manifests of many people (not the pairs to swap)."),
+    out: Path = typer.Option(..., "--out", help="Pretraining folder."),
+    pool: Path = typer.Option(None, help="pool.pt of an earlier pretraining instead of manifests."),
+    preset: str = typer.Option(None, help="lq (64 px) or hq (128 px) (default: lq)."),
+    iterations: int = typer.Option(None, help="Iteration cap (default: 2000, none when --minutes is given)."),
+    minutes: float = typer.Option(None, help="Training time in minutes, resumed runs included."),
+    batch_size: int = typer.Option(None, help="Faces per side per step (default: 32)."),
+    per_manifest: int = typer.Option(None, help="Faces kept per manifest, spread evenly (default: 300)."),
+    pool_resolution: int = typer.Option(None, help="Pixel size the pool keeps (default: 128)."),
+    precision: str = typer.Option(None, help="auto, fp32 or bf16 (default: auto)."),
+    seed: int = typer.Option(None, help="Seed (default: 0)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the pretraining in --out."),
+    device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
+    config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
+) -> None:
+    """Pretrain a generic swap model on the faces of many people (fine-tune it with train --pretrained)."""
+    cfg = build_config(pretrain.PretrainConfig, config, out=out, faces=tuple(faces or ()), pool=pool, preset=preset,
+                       iterations=iterations, minutes=minutes, batch_size=batch_size, per_manifest=per_manifest,
+                       pool_resolution=pool_resolution, precision=precision, seed=seed, resume=resume or None,
+                       device=device)
+    typer.echo(f"pretrained model written to {pretrain.run(cfg).pretrained}")
 
 
 @app.command("swap")
@@ -112,14 +140,16 @@ def run_command(
     iterations: int = typer.Option(None, help="Iteration cap (default: 2000, none when --minutes is given)."),
     minutes: float = typer.Option(None, help="Time budget of the whole run (extract, train, swap) in minutes."),
     watermark: bool = typer.Option(False, "--watermark", help="Draw a visible SYNTHETIC mark."),
+    pretrained: Path = typer.Option(None, help="pretrained.pt from `generate pretrain` to start from, "
+                                                "or builtin (the lq model shipped with swaplab)."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
 ) -> None:
     """Extract, train, swap and composite in one go; run it again to resume."""
     cfg = build_config(pipeline.PipelineConfig, config, src=tuple(src), dst=tuple(dst), out=out, dst_ref=dst_ref,
-                       preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None, seed=seed,
-                       device=device)
+                       preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None,
+                       pretrained=pretrained, seed=seed, device=device)
     typer.echo(f"swapped video written to {pipeline.run(cfg).video}")
 
 

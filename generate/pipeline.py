@@ -56,6 +56,7 @@ class PipelineConfig:
     colour: str = "rct"
     blend: str = "alpha"
     watermark: bool = False
+    pretrained: Path | None = None
     seed: int = 0
     device: str = "auto"
 
@@ -76,14 +77,15 @@ def extract_once(inputs: tuple[Path, ...], output: ExtractOutput, identity: str 
 
 
 def train_or_resume(src_faces: Path | tuple[Path, ...], dst_faces: Path | tuple[Path, ...], model_dir: Path, *,
-                    preset: str, iterations: int | None, minutes: float | None, seed: int, device: str) -> Path:
-    """Train a model, or continue the one already in ``model_dir``; return its checkpoint.
-
-    ``minutes`` is the model's whole training time, resumed runs included.
+                    preset: str, iterations: int | None, minutes: float | None, seed: int, device: str,
+                    pretrained: Path | None = None) -> Path:
+    """Train a model (from ``pretrained`` weights if given), or continue the one already in
+    ``model_dir``; return its checkpoint. ``minutes`` is the model's whole training time, resumed runs included.
     """
     return train.run(train.TrainConfig(src=src_faces, dst=dst_faces, out=model_dir, preset=preset,
                                        iterations=iterations, minutes=minutes, seed=seed, device=device,
-                                       resume=TrainOutput(Path(model_dir)).checkpoint.exists()))
+                                       pretrained=pretrained,
+                                       resume=TrainOutput(Path(model_dir)).checkpoint.exists())).checkpoint
 
 
 def swap_measured(config: swap.SwapConfig, pasted_faces: Path) -> Path:
@@ -131,7 +133,8 @@ def run(config: PipelineConfig) -> SwapOutput:
     dst_faces = extract_once(config.dst, output.dst_faces, config.dst_identity or dst_video.stem, config.device,
                               config.dst_ref)
     train_or_resume(src_faces, dst_faces, output.model.folder, preset=config.preset, iterations=config.iterations,
-                    minutes=training_minutes(config, started, dst_video), seed=config.seed, device=config.device)
+                    minutes=training_minutes(config, started, dst_video), seed=config.seed, device=config.device,
+                    pretrained=config.pretrained)
     swap_measured(swap.SwapConfig(model=output.model.folder, dst=dst_video, out=output.swap.folder,
                                   dst_faces=dst_faces, colour=config.colour, blend=config.blend,
                                   watermark=config.watermark, device=config.device), src_faces)

@@ -48,6 +48,9 @@ class TrainConfig:
     else on the template ellipse. ``precision`` bf16 runs the model under autocast (measured
     1.75x faster on this project's AVX512-BF16 CPU with the same loss curve); ``auto``
     picks it where the hardware supports it; losses are always computed in fp32.
+    ``pretrained`` starts from a ``pretrained.pt`` of ``swaplab generate pretrain`` (same
+    architecture and size; ``builtin``: the one shipped for the preset); a pair identity that model
+    was pretrained on is refused.
     """
 
     src: tuple[Path, ...] | Path
@@ -72,6 +75,7 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "auto"
     mesh_masks: bool = True
+    pretrained: Path | None = None
     resume: bool = False
 
     @property
@@ -134,6 +138,62 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     return payload
 
 
+SHIPPED_WEIGHTS = Path(__file__).parent / "weights"  # pretrained models shipped with swaplab
+BUILTIN = "builtin"  # --pretrained builtin: the shipped model of the preset
+PRETRAINED_FORMAT = 1  # 1 - spec, fp16 weights without decoder_dst, provenance
+SHARED_DECODER = "decoder_dst."  # a pretrained DF model's decoders learnt the same faces: one is kept
+
+
+def save_pretrained(model: SwapModel, target: Path, provenance: dict) -> Path:
+    """Write a small ``pretrained.pt``: fp16 weights (decoder_dst left out: a copy of decoder_src
+    after pretraining on one pool) and ``provenance`` (identities, faces, manifests, iterations, device)."""
+    weights = {name: tensor.detach().to("cpu", torch.float16) for name, tensor in model.state_dict().items()
+               if not name.startswith(SHARED_DECODER)}
+    payload = {"format": PRETRAINED_FORMAT, "kind": "swaplab-pretrained", "spec": model.spec.as_dict(),
+               "model": weights, "provenance": provenance}
+    with atomic_path(target) as tmp:
+        torch.save(payload, tmp)
+    return target
+
+
+def shipped_pretrained(preset: str) -> Path:
+    """The pretrained model shipped for ``preset`` (see ``generate/weights/PROVENANCE.md``)."""
+    path = SHIPPED_WEIGHTS / f"df_{preset}_pretrained.pt"
+    if not path.is_file():
+        shipped = sorted(p.name for p in SHIPPED_WEIGHTS.glob("*.pt")) if SHIPPED_WEIGHTS.is_dir() else []
+        raise SwaplabError(f"no pretrained {preset} model ships with swaplab (shipped: {', '.join(shipped) or 'none'}); "
+                           "make one with `swaplab generate pretrain`")
+    return path
+
+
+def resolve_pretrained(path: Path | str, preset: str) -> Path:
+    """``builtin`` -> the shipped model of ``preset``; any other path as given."""
+    return shipped_pretrained(preset) if str(path) == BUILTIN else Path(path)
+
+
+def load_pretrained(path: Path) -> dict:
+    """Read a ``pretrained.pt`` safely (``weights_only=True``) and check its format."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise SwaplabError(f"{path}: no pretrained model (run `swaplab generate pretrain`)") from None
+    except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
+        raise SwaplabError(f"{path}: not a swaplab pretrained model ({type(err).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("kind") != "swaplab-pretrained" \
+            or payload.get("format") != PRETRAINED_FORMAT:
+        raise SwaplabError(f"{path}: not a swaplab pretrained model of format {PRETRAINED_FORMAT}")
+    return payload
+
+
+def expand_shared_decoder(weights: dict, model: SwapModel) -> dict:
+    """Pretrained ``weights`` as a full state dict of ``model``: decoder_dst starts as decoder_src, fp32."""
+    full = {name: tensor.float() for name, tensor in weights.items()}
+    for name in model.state_dict():
+        if name.startswith(SHARED_DECODER) and name not in full:
+            full[name] = full["decoder_src." + name[len(SHARED_DECODER):]].clone()
+    return full
+
+
 def restore_state(config: TrainConfig, device: torch.device, folder: Path) -> TrainState:
     payload = load_checkpoint(TrainOutput(folder).checkpoint, device)
     state = new_state(config, device)
@@ -142,7 +202,7 @@ def restore_state(config: TrainConfig, device: torch.device, folder: Path) -> Tr
                            f"{state.model.spec.as_dict()}")
     state.model.load_state_dict(payload["model"])
     state.optimiser.load_state_dict(payload["optimiser"])
-    state.generator.set_state(payload["generator"])
+    state.generator.set_state(payload["generator"].cpu())
     state.iteration, state.log = payload["iteration"], list(payload["log"])
     return state
 
@@ -204,33 +264,62 @@ def _check(config: TrainConfig) -> None:
         raise SwaplabError(f"--minutes {config.minutes}: a time budget must be positive")
 
 
-def run(config: TrainConfig, on_step: Callable[[int, dict], None] | None = None) -> Path:
-    """Train (or resume) into ``config.out``; return the checkpoint path."""
+def run(config: TrainConfig, on_step: Callable[[int, dict], None] | None = None) -> TrainOutput:
+    """Train (or resume) into ``config.out`` on the faces of ``config.src`` and ``config.dst``."""
     _check(config)
-    folder = require_writable_dir(config.out)
-    device = resolve_device(config.device)
-    config = dataclasses.replace(config, precision=resolve_precision(config.precision, device))
+    output = TrainOutput(require_writable_dir(config.out))
     spec = config.spec()
-    if TrainOutput(folder).checkpoint.exists() and not config.resume:
-        raise SwaplabError(f"{folder}: already holds a model; pass --resume to continue it or choose a new folder")
-    state = restore_state(config, device, folder) if config.resume else new_state(config, device)
-    output = TrainOutput(folder)
     src, dst = (load_faceset(getattr(config, side), spec.resolution, config.max_faces,
                              output.mesh_landmarks(side, "{key}") if config.mesh_masks else None)
                 for side in ("src", "dst"))
+    return fit(config, src, dst, on_step)
+
+
+def fit(config: TrainConfig, src: FaceSet, dst: FaceSet,
+        on_step: Callable[[int, dict], None] | None = None) -> TrainOutput:
+    """Train (or resume) into ``config.out`` on face sets already in memory (at the model's resolution)."""
+    _check(config)
+    output = TrainOutput(require_writable_dir(config.out))
+    device = resolve_device(config.device)
+    config = dataclasses.replace(config, precision=resolve_precision(config.precision, device))
+    if output.checkpoint.exists() and not config.resume:
+        raise SwaplabError(f"{output.folder}: already holds a model; pass --resume to continue it or choose a new folder")
     if src.face_type != dst.face_type:
         raise SwaplabError(f"src faces are {src.face_type!r}, dst faces {dst.face_type!r}: extract both alike")
-    state.meta = {"face_type": src.face_type, "src_identity": src.identity, "dst_identity": dst.identity,
-                  "seed": config.seed, "precision": config.precision}
+    if config.resume:
+        state = restore_state(config, device, output.folder)
+    else:
+        state = new_state(config, device)
+        if config.pretrained is not None:
+            start_from_pretrained(state, config, (src.identity, dst.identity))
+    state.meta = {**state.meta, "face_type": src.face_type, "src_identity": src.identity,
+                  "dst_identity": dst.identity, "seed": config.seed, "precision": config.precision,
+                  "device": str(device)}
     save_config(config, output.config)
     batcher = Batcher(src, dst, config, device)
     try:
-        _loop(state, batcher, config, folder, on_step)
+        _loop(state, batcher, config, output.folder, on_step)
     finally:
-        save_checkpoint(state, folder)
-        _write_log(state.log, folder)
+        save_checkpoint(state, output.folder)
+        _write_log(state.log, output.folder)
         write_preview(state.model, src, dst, output.preview)
-    return output.checkpoint
+    return output
+
+
+def start_from_pretrained(state: TrainState, config: TrainConfig, identities: tuple[str, ...]) -> None:
+    """Load the weights of ``config.pretrained`` into a new state; refuse a pair the model saw."""
+    source = resolve_pretrained(config.pretrained, config.preset)
+    payload = load_pretrained(source)
+    seen = set(payload["provenance"]["identities"])
+    overlap = sorted(seen & {name for joined in identities for name in joined.split("+")})
+    if overlap:
+        raise SwaplabError(f"{source} was pretrained on {', '.join(overlap)}: a pretrained model must "
+                           "never have seen the pair it is fine-tuned on")
+    if payload["spec"] != state.model.spec.as_dict():
+        raise SwaplabError(f"{source}: a {payload['spec']} model, the config asks for "
+                           f"{state.model.spec.as_dict()}")
+    state.model.load_state_dict(expand_shared_decoder(payload["model"], state.model))
+    state.meta["pretrained"] = {"path": str(source), **payload["provenance"]}
 
 
 def _loop(state: TrainState, batcher: Batcher, config: TrainConfig, folder: Path,

@@ -89,15 +89,16 @@ def run(config: ReportConfig) -> Path:
     fr_html, fr_legacy, fr_tables = sections.fr_section(run_dir, figures)
     detection_html, detection_legacy, detection_tables = sections.detection_section(run_dir)
     quality_html, quality_tables = sections.quality_section(run_dir, figures)
+    study_html, study_tables = sections.study_section(run_dir)
     extraction, extracted, extraction_tables = sections.extraction_section(run_dir, figures)
     published_html, published_table = published_section()
     sentences = summary_sentences(sections.fr_metrics(run_dir), sections.detection_metrics(run_dir))
-    for table in [*fr_tables, *detection_tables, *quality_tables, *extraction_tables, published_table]:
+    for table in [*fr_tables, *detection_tables, *study_tables, *quality_tables, *extraction_tables, published_table]:
         write_table(table, out)
     write_text_atomic(out / "extraction.csv", extracted.to_csv(index=False))
     _write_legacy(out, "fr_table", fr_legacy)
     _write_legacy(out, "detection_table", detection_legacy)
-    body = (summary_html(sentences) + fr_html + detection_html + published_html + quality_html
+    body = (summary_html(sentences) + fr_html + detection_html + published_html + study_html + quality_html
             + sections.training_section(run_dir, figures) + extraction + sections.run_manifest_section(run_dir))
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>swaplab report</title><style>{STYLE}</style>"
             "</head><body><h1>swaplab report</h1><p class='banner'>Every swapped face shown here is synthetic, "

@@ -19,10 +19,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from swaplab.core.errors import SwaplabError  # noqa: E402
 from swaplab.core.media import iter_frames, read_image  # noqa: E402
 from swaplab.core.provenance import library_versions  # noqa: E402
 from swaplab.datasets.manifest import check_relative_path, faces_only, read_manifest  # noqa: E402
-from swaplab.datasets.outputs import SWAPPED_SUFFIX, FROutput, SwapOutput, TrainOutput  # noqa: E402
+from swaplab.datasets.outputs import SWAPPED_SUFFIX, FROutput, StudyOutput, SwapOutput, TrainOutput  # noqa: E402
+from swaplab.datasets.study_record import StudyRecord  # noqa: E402
 from swaplab.reports import columns as C  # noqa: E402
 from swaplab.reports import published  # noqa: E402
 from swaplab.reports.faces import contact_sheet, extraction_table  # noqa: E402
@@ -344,6 +346,79 @@ def quality_section(run_dir: Path, figures: Path) -> Section:
     return ("<h2>Swaps</h2><p>For each swap: a face of the person pasted in (src), the original dst frames and "
             "the swapped frames, with the swap's quality figures under it.</p>" + to_html(shown)
             + "".join(grids)), [shown]
+
+
+# --- study record (study.json) ------------------------------------------------------------------
+
+ROLE_ORDER = {"enrol": 0, "train": 1, "probe": 2}
+
+
+def seconds_range(start: float | None, end: float | None) -> str:
+    """A segment's time range in seconds, ``0.0–4.0``; ``whole video`` when it has none."""
+    if start is None and end is None:
+        return "whole video"
+    first = 0.0 if start is None else start
+    last = "end" if end is None else f"{end:.1f}"
+    return f"{first:.1f}–{last}"
+
+
+def segments_table(record: StudyRecord) -> Table:
+    """One row per segment the build used: identity, role, time range, source video."""
+    uses = sorted(record.segments, key=lambda u: (u.identity, ROLE_ORDER.get(u.role, 3), u.start or 0.0, u.video))
+    frame = pd.DataFrame([{"Identity": u.identity, "Role": u.role, "Segment": u.name,
+                           "Seconds": seconds_range(u.start, u.end), "Source video": u.video} for u in uses],
+                         columns=["Identity", "Role", "Segment", "Seconds", "Source video"])
+    ordered = sorted(record.roles, key=lambda role: ROLE_ORDER.get(role, 3))
+    roles = "; ".join(f"{role}: {record.roles[role]}" for role in ordered)
+    return Table("study_segments", "Segments of each person and what the study used them for (start–end in "
+                 "seconds of the source video; no frame serves two roles)" + (f". Roles: {roles}." if roles else "."),
+                 frame)
+
+
+def chains_table(record: StudyRecord) -> Table:
+    """One row per kind of face: the processing it went through, step by step."""
+    frame = pd.DataFrame([{"Faces": kind.replace("_", " "), "Processing chain": " → ".join(steps)}
+                          for kind, steps in record.chains.items()], columns=["Faces", "Processing chain"])
+    return Table("study_chains", "Encoding and processing chain of each kind of face, from the source video.", frame)
+
+
+def swap_counts_table(record: StudyRecord) -> Table:
+    """Per tier: swaps made, failed (left out of the attack set) and kept as attacks."""
+    tiers = sorted({s.tier for s in record.swaps})
+    frame = pd.DataFrame([{"Tier": tier, "Swaps": sum(s.tier == tier for s in record.swaps),
+                           "Failed (excluded)": sum(s.tier == tier and s.failed for s in record.swaps),
+                           "Kept as attacks": sum(s.tier == tier and not s.failed for s in record.swaps)}
+                          for tier in tiers], columns=["Tier", "Swaps", "Failed (excluded)", "Kept as attacks"])
+    return Table("study_swaps", f"Swapped probe segments per tier; {record.failed_count} failed swap(s) left out "
+                 f"of the attack set. Rule: {record.failed_rule}.", frame)
+
+
+def failed_swaps_table(record: StudyRecord) -> Table:
+    """Every failed swap: who over whom, its figures and why it failed."""
+    frame = pd.DataFrame([{"Tier": s.tier, "Claimed (shown)": s.claimed, "Filmed": s.filmed, "Probe": s.probe,
+                           "Face change (0-255)": f"{s.face_change:.1f}",
+                           "Similarity to dst": f"{s.similarity_to_dst:.3f}", "Why": s.reason}
+                          for s in record.failed],
+                         columns=["Tier", "Claimed (shown)", "Filmed", "Probe", "Face change (0-255)",
+                                  "Similarity to dst", "Why"])
+    return Table("study_failed_swaps", "Failed swaps, left out of the attack set.", frame)
+
+
+def study_section(run_dir: Path) -> Section:
+    """What the build made and how, from ``study.json`` (read by :class:`StudyRecord`); empty without one."""
+    path = StudyOutput(Path(run_dir)).record
+    if not path.exists():
+        return "", []
+    try:
+        record = StudyRecord.from_file(path)
+    except SwaplabError as err:
+        return f"<h2>Study design</h2><p>{html.escape(str(err))}</p>", []
+    tables = [segments_table(record), chains_table(record), swap_counts_table(record)]
+    if record.failed:
+        tables.append(failed_swaps_table(record))
+    return ("<h2>Study design</h2><p>From <code>study.json</code>: the segments of each person and their roles, "
+            "the processing chain of each kind of face, and the swaps left out by the failed-swap rule.</p>"
+            + "".join(to_html(t) for t in tables)), tables
 
 
 # --- training and provenance ---------------------------------------------------------------------

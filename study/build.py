@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
@@ -36,14 +37,15 @@ from swaplab.core.fileio import require_writable_dir, write_json_atomic
 from swaplab.core.progress import make_progress
 from swaplab.datasets.layouts import assign_roles
 from swaplab.datasets.manifest import read_manifest, write_manifest
-from swaplab.datasets.outputs import DONE_MARKER, StudyOutput, SwapJobOutput
+from swaplab.datasets.outputs import DONE_MARKER, StudyBuildOutput, StudyOutput, SwapJobOutput
+from swaplab.datasets.study_record import SegmentUse, StudyRecord, SwapResult
 from swaplab.datasets.video_index import VideoRecord, read_index
 from swaplab.faces import extract
 from swaplab.generate import swap
+from swaplab.generate.pretrain import choose_pretrained, of_preset
 from swaplab.generate.pipeline import swap_measured, train_or_resume
 from swaplab.study import segments
 from swaplab.study.pairs import lookalike_pairs, read_pairs
-from swaplab.study.record import SegmentUse, StudyRecord, SwapResult
 
 EXECUTORS = ("local", "ray")
 # One extraction setting for every face of the study: enrolment, training, real probes and fakes.
@@ -71,6 +73,7 @@ class BuildConfig:
     max_probes: int | None = None
     failed_change: float = 2.0
     failed_similarity: float = 0.98
+    pretrained: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class Job:
     device: str
     failed_change: float = 2.0
     failed_similarity: float = 0.98
+    pretrained: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,12 +190,32 @@ def templates(training: dict[str, Path], device: str) -> dict[str, np.ndarray]:
             for identity, path in training.items()}
 
 
+def pretrained_rule(config: BuildConfig) -> Callable[[str, str], bool] | None:
+    """With ``--pretrained`` models: a pair is allowed when, at every tier that has pretrained models,
+    one of them never saw either person (a tier without one trains from scratch)."""
+    if not config.pretrained:
+        return None
+    tiers = [tier for tier in config.tiers if of_preset(config.pretrained, tier)]
+    return lambda a, b: all(choose_pretrained(config.pretrained, {a, b}, tier) is not None for tier in tiers)
+
+
+def job_pretrained(config: BuildConfig, tier: str, src: str, dst: str) -> str | None:
+    """The pretrained model a pair starts from at ``tier`` (None: from scratch, when no ``--pretrained``
+    model is of that tier)."""
+    if not of_preset(config.pretrained, tier):
+        return None
+    chosen = choose_pretrained(config.pretrained, {src, dst}, tier)
+    if chosen is None:
+        raise SwaplabError(f"no --pretrained {tier} model that never saw {src} and {dst}")
+    return str(chosen)
+
+
 def plan_jobs(config: BuildConfig, prepared: Prepared, pairs: list[tuple[str, str]]) -> list[Job]:
     out = StudyOutput(config.out)
     return [Job(src, dst, tier, str(prepared.training[src]), str(prepared.training[dst]),
                 tuple(map(str, prepared.probe_cuts[src])), tuple(map(str, prepared.probe_cuts[dst])),
                 str(out.job(tier, src, dst)), config.minutes, config.iterations, config.seed, config.device,
-                config.failed_change, config.failed_similarity)
+                config.failed_change, config.failed_similarity, job_pretrained(config, tier, src, dst))
             for tier in config.tiers for src, dst in pairs]
 
 
@@ -232,7 +256,7 @@ def swap_probe(job: Job, into: str, cut: Path, pasted: Path) -> SwapResult:
     reason = failure(change, similarity, job) if manifest else "no face detected in the fake"
     run = read_manifest(manifest)[0].generator_run if manifest else ""
     return SwapResult(job.tier, claimed, filmed, cut.stem, str(out.swap.video), str(manifest or ""), change,
-                      similarity, bool(reason), reason, run)
+                      similarity, bool(reason), reason, run, job.pretrained or "")
 
 
 def run_job(job: Job) -> list[dict]:
@@ -241,7 +265,8 @@ def run_job(job: Job) -> list[dict]:
     if done.exists():
         return json.loads(done.read_text())
     train_or_resume(Path(job.src_faces), Path(job.dst_faces), Path(job.folder) / "model", preset=job.tier,
-                    iterations=job.iterations, minutes=job.minutes, seed=job.seed, device=job.device)
+                    iterations=job.iterations, minutes=job.minutes, seed=job.seed, device=job.device,
+                    pretrained=Path(job.pretrained) if job.pretrained else None)
     results = [swap_probe(job, "src", Path(video), Path(job.src_faces)) for video in job.dst_videos]
     results += [swap_probe(job, "dst", Path(video), Path(job.dst_faces)) for video in job.src_videos]
     found = [asdict(result) for result in results]
@@ -316,8 +341,23 @@ def failed_rule(config: BuildConfig) -> str:
             f"{config.failed_similarity}, or no face is detected in the fake")
 
 
-def run(config: BuildConfig) -> Path:
-    """Build (or finish) the deepfake set; return ``study.json`` (a :class:`StudyRecord`)."""
+def written(out: StudyOutput, prepared: Prepared, jobs: list[Job], record: StudyRecord) -> StudyBuildOutput:
+    """The typed record of what the build wrote (``study.json`` itself at ``out.record``)."""
+    swapped: dict[str, list[Path]] = defaultdict(list)
+    for result in record.swaps:
+        swapped[result.tier].append(Path(result.video))
+    return StudyBuildOutput(
+        study=out, enrolment=dict(prepared.enrolment), training=dict(prepared.training),
+        probe_cuts={identity: tuple(cuts) for identity, cuts in prepared.probe_cuts.items()},
+        real_probes=tuple(prepared.real_probes), jobs=tuple(Path(job.folder) for job in jobs),
+        swapped={tier: tuple(videos) for tier, videos in sorted(swapped.items())},
+        fakes={tier: tuple(map(Path, paths)) for tier, paths in record.fakes.items()},
+        failed=tuple(Path(result.video) for result in record.failed))
+
+
+def run(config: BuildConfig) -> StudyBuildOutput:
+    """Build (or finish) the deepfake set; write ``study.json`` (a :class:`StudyRecord`) and return
+    the typed record of everything the build wrote."""
     if config.executor not in EXECUTORS:
         raise SwaplabError(f"unknown executor {config.executor!r}; choose one of {EXECUTORS}")
     out = StudyOutput(require_writable_dir(config.out))
@@ -325,7 +365,7 @@ def run(config: BuildConfig) -> Path:
     rows = study_rows(records)
     prepared = prepare(rows, root, out, config)
     pairs = (read_pairs(config.pairs, set(rows)) if config.pairs
-             else lookalike_pairs(templates(prepared.training, config.device)))
+             else lookalike_pairs(templates(prepared.training, config.device), allowed=pretrained_rule(config)))
     save_config(config, out.build_config)
     jobs = plan_jobs(config, prepared, pairs)
     results = _run_ray(jobs) if config.executor == "ray" else _run_local(jobs, config.workers)
@@ -339,4 +379,5 @@ def run(config: BuildConfig) -> Path:
                          fakes={tier: tuple(paths) for tier, paths in sorted(fakes.items())}, swaps=swaps,
                          segments=tuple(prepared.uses), pairs=tuple(pairs), chains=chains(),
                          failed_rule=failed_rule(config), roles=ROLES)
-    return record.to_file(out.record)
+    record.to_file(out.record)
+    return written(out, prepared, jobs, record)

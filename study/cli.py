@@ -25,13 +25,16 @@ def build_command(
     seed: int = typer.Option(None, help="Seed (default: 0)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     max_probes: int = typer.Option(None, help="Probe segments used per person (default: all)."),
+    pretrained: list[Path] = typer.Option(None, help="pretrained.pt to fine-tune from, or builtin (repeatable): "
+                                          "each pair starts from one of its tier that never saw either person."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
 ) -> None:
     """Extract, pair, train one model per pair and tier on training segments, swap probe segments (resumable)."""
     cfg = build_config(build.BuildConfig, config, index=index, out=out, tiers=tuple(tier) if tier else None,
                        pairs=pairs, minutes=minutes, iterations=iterations, executor=executor, workers=workers,
-                       seed=seed, device=device, max_probes=max_probes)
-    typer.echo(f"deepfake set written; its description: {build.run(cfg)}")
+                       seed=seed, device=device, max_probes=max_probes,
+                       pretrained=tuple(pretrained) if pretrained else None)
+    typer.echo(f"deepfake set written; its description: {build.run(cfg).record}")
 
 
 @app.command("run")

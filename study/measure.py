@@ -16,6 +16,7 @@ from swaplab.core.config import save_config
 from swaplab.core.errors import SwaplabError
 from swaplab.datasets.manifest import read_manifest
 from swaplab.datasets.outputs import StudyOutput
+from swaplab.datasets.study_record import StudyRecord
 from swaplab.detect import protocol as detection
 from swaplab.detect.lipsync_protocol import evaluate_lipsync, videos_from_manifests
 from swaplab.evaluate import fr
@@ -23,7 +24,6 @@ from swaplab.evaluate.protocol import load_faces, videos_by_identity
 from swaplab.faces.backends import FR_BACKENDS
 from swaplab.reports import report
 from swaplab.study import crossdata
-from swaplab.study.record import StudyRecord
 
 STUDY_BACKENDS = ("facenet", "dlib", "lbp")  # dlib where registered (faces.backends); see default_backends
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from swaplab.cli import app
+from swaplab.datasets.study_record import StudyRecord
 from swaplab.study import build
-from swaplab.study.record import StudyRecord
 
 
 def test_demo_runs_the_whole_study(tmp_path: Path) -> None:
@@ -40,4 +40,8 @@ def test_demo_runs_the_whole_study(tmp_path: Path) -> None:
     stamps = [m.stat().st_mtime_ns for m in models]
     again = build.run(build.BuildConfig(index=out / "sample_index.csv", out=out, iterations=2, workers=2))
     assert [m.stat().st_mtime_ns for m in models] == stamps and len(models) == 2
-    assert StudyRecord.from_file(again) == study
+    assert StudyRecord.from_file(again.record) == study and again.record == out / "study.json"
+    # the build's typed output names what it wrote: 2 models, 8 swapped videos (all failed), no attack kept
+    assert len(again.jobs) == 2 and sum(map(len, again.swapped.values())) == 8 and not again.fakes
+    assert sorted(again.failed) == sorted(v for videos in again.swapped.values() for v in videos)
+    assert all(p.is_file() for p in (*again.failed, *again.real_probes, *again.enrolment.values()))

@@ -12,7 +12,8 @@ import pytest
 
 from swaplab.reports import columns as C
 from swaplab.reports.fr_figures import draw_fr_run, scores_separate
-from swaplab.reports.sections import fr_section
+from swaplab.datasets.study_record import SegmentUse, StudyRecord, SwapResult
+from swaplab.reports.sections import fr_section, study_section
 from swaplab.reports.summary import detection_sentences, fr_sentences, summary_sentences
 from swaplab.reports.tables import Table, to_html, to_latex, write_table
 
@@ -147,3 +148,40 @@ def test_fr_section_captions_the_split(tmp_path: Path) -> None:
     assert "identity split" in tables[0].caption and "No DET curve for lbp-frame-hq" in body
     assert legacy.loc[0, "FR system"] == "lbp"  # the machine-readable table keeps code names and fractions
     assert re.search(r"<td>LBP histograms \(no learning\)</td>", body)
+
+
+def tiny_record() -> StudyRecord:
+    """Two people, three roles each, one tier: two swaps, the second failed."""
+    uses = tuple(SegmentUse(person, f"{person}/clip.mp4", f"s{i:02d}", 4.0 * i, 4.0 * i + 4, role,
+                            f"clip.s{i:02d}", f"/x/{person}/{role}.faces.csv")
+                 for person in ("bob", "alice") for i, role in ((2, "probe"), (0, "enrol"), (1, "train")))
+    swaps = (SwapResult("lq", "alice", "bob", "clip.s02", "/x/a.swapped.mp4", "/x/a/faces.csv", 21.5, 0.41, False),
+             SwapResult("lq", "bob", "alice", "clip.s02", "/x/b.swapped.mp4", "/x/b/faces.csv", 0.7, 0.93, True,
+                        "face_change 0.7 < 2.0"))
+    chains = {"enrolment": ("source video (as published)", "extract whole video"),
+              "fake": ("source video (as published)", "cut H.264 crf=18", "swap", "extract")}
+    return StudyRecord(("/x/e.csv",), ("/x/r.csv",), {"lq": ("/x/a/faces.csv",)}, swaps, uses,
+                       (("alice", "bob"),), chains, "a swap is failed when face_change < 2.0",
+                       roles={"enrol": "FR enrolment only", "train": "generator training only", "probe": "probes"})
+
+
+def test_study_section_shows_segments_chains_and_failed_swaps(tmp_path: Path) -> None:
+    assert study_section(tmp_path) == ("", [])  # no study.json: no section
+    tiny_record().to_file(tmp_path / "study.json")
+    body, tables = study_section(tmp_path)
+    assert [t.name for t in tables] == ["study_segments", "study_chains", "study_swaps", "study_failed_swaps"]
+    segments = tables[0].frame
+    assert list(segments["Identity"]) == ["alice"] * 3 + ["bob"] * 3
+    assert list(segments["Role"][:3]) == ["enrol", "train", "probe"]  # role order, not the record's order
+    assert list(segments["Seconds"][:3]) == ["0.0–4.0", "4.0–8.0", "8.0–12.0"]
+    assert tables[0].caption.endswith("Roles: enrol: FR enrolment only; train: generator training only; probe: probes.")
+    assert tables[1].frame.iloc[1].tolist() == ["fake", "source video (as published) → cut H.264 crf=18 → swap → extract"]
+    assert tables[2].frame.iloc[0].tolist() == ["lq", 2, 1, 1]
+    assert "1 failed swap(s)" in tables[2].caption and "Rule: a swap is failed when face_change < 2.0" in \
+        tables[2].caption
+    assert tables[3].frame.iloc[0][["Claimed (shown)", "Filmed", "Why"]].tolist() == ["bob", "alice",
+                                                                                    "face_change 0.7 < 2.0"]
+    assert "<h2>Study design</h2>" in body and 'id="table-study_failed_swaps"' in body
+    (tmp_path / "study.json").write_text(json.dumps({"genuine": [], "fakes": {}}))  # version 1: say so, no crash
+    body, tables = study_section(tmp_path)
+    assert tables == [] and "version 1 is from an older swaplab" in body

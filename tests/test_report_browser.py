@@ -15,10 +15,12 @@ import pandas as pd
 import pytest
 
 from swaplab.core.media import read_image
+from swaplab.datasets.study_record import SegmentUse, StudyRecord, SwapResult
 from swaplab.evaluate.fr import FRConfig
 from swaplab.evaluate.fr import run as run_fr
 from swaplab.reports import columns as C
 from swaplab.reports.report import ReportConfig, run
+from swaplab.study import build
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--hide-scrollbars",
@@ -56,11 +58,21 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def tiny_study(sample_faces: dict[str, Path], tiny_swap: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the tiny swap with an FR protocol run (LBP backend) beside it, as ``study run`` lays out."""
+    """A copy of the tiny swap with an FR protocol run (LBP backend) and a ``study.json`` beside it, as
+    ``study run`` lays out."""
     study = tmp_path_factory.mktemp("study") / "study"
     shutil.copytree(tiny_swap, study, ignore=shutil.ignore_patterns("report"))
     run_fr(FRConfig(genuine=tuple(sample_faces.values()), out=study / "fr", backends=("lbp",), bootstrap=20,
                     attacks={"hq": (study / "swap" / "fakes" / "faces.csv",)}, device="cpu"))
+    video = str(next((study / "swap").glob("*.swapped.mp4")))
+    uses = tuple(SegmentUse(who, f"{who}/{who}_00.mp4", f"s{i:03d}", 2.0 * i, 2.0 * i + 2, role, f"{who}_00.s{i:03d}",
+                            str(manifest)) for who, manifest in sample_faces.items()
+                 for i, role in enumerate(("enrol", "train", "probe")))
+    swap = SwapResult("hq", "astronaut", "grace_hopper", "grace_hopper_01", video, "", 0.5, 0.99, True,
+                      "face_change 0.50 < 2.0: the face was left as it was")
+    StudyRecord((), (), {}, (swap,), uses, (("astronaut", "grace_hopper"),), build.chains(),
+                build.failed_rule(build.BuildConfig(index=study / "index.csv", out=study)),
+                roles=build.ROLES).to_file(study / "study.json")
     return study
 
 
@@ -102,7 +114,8 @@ def test_report_reads_well_in_chromium(tiny_study: Path, tmp_path: Path) -> None
         assert f"licit EER {100 * row[C.FR_LICIT_EER.key]:.1f}%" in sentence
     # files for papers, listed in README.txt
     listing = (page.parent / "README.txt").read_text()
-    for name in ("tables/fr.csv", "tables/fr.tex", "tables/swaps.tex", "figures/vuln-lbp-frame-hq.pdf"):
+    for name in ("tables/fr.csv", "tables/fr.tex", "tables/swaps.tex", "tables/study_segments.tex",
+                 "tables/study_failed_swaps.csv", "figures/vuln-lbp-frame-hq.pdf"):
         assert name in listing and (page.parent / name).is_file()
 
 

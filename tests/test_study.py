@@ -12,13 +12,13 @@ from swaplab.core.media import iter_frames, probe
 from swaplab.datasets.layouts import index_dataset, segment_records
 from swaplab.datasets.manifest import read_manifest
 from swaplab.datasets.outputs import StudyOutput
+from swaplab.datasets.study_record import STUDY_VERSION, SegmentUse, StudyRecord, SwapResult
 from swaplab.datasets.video_index import VideoRecord, write_index
 from swaplab.evaluate.fr import FRConfig
 from swaplab.study import build, crossdata, measure, segments
 from swaplab.study.build import BuildConfig
 from swaplab.study.build import run as build_run
 from swaplab.study.pairs import lookalike_pairs, read_pairs
-from swaplab.study.record import STUDY_VERSION, SegmentUse, StudyRecord, SwapResult
 
 
 def unit(*values: float) -> np.ndarray:
@@ -139,6 +139,22 @@ def test_failed_swaps_are_flagged(tiny_swap: Path, tmp_path: Path) -> None:
 def _swap(tier: str, name: str, failed: bool) -> SwapResult:
     return SwapResult(tier, "a", "b", name, f"/x/{name}.swapped.mp4", f"/x/{name}/faces.csv", 1.0 if failed else 9.0,
                       0.4, failed, "collapsed" if failed else "", "run1")
+
+
+def test_build_output_names_what_the_build_wrote(tmp_path: Path) -> None:
+    out = StudyOutput(tmp_path)
+    ready = build.Prepared({"a": tmp_path / "a.enrol.csv"}, {"a": tmp_path / "a.train.csv", "b": tmp_path / "b.csv"},
+                           {"a": [tmp_path / "p1.mp4", tmp_path / "p2.mp4"], "b": []}, [tmp_path / "r.csv"], [])
+    jobs = build.plan_jobs(BuildConfig(index=tmp_path / "i.csv", out=tmp_path), ready, [("a", "b")])
+    swaps = (_swap("lq", "p1", False), _swap("lq", "p2", True), _swap("hq", "p1", False))
+    record = StudyRecord((), (), {"lq": ("/x/p1/faces.csv",), "hq": ("/x/p1/faces.csv",)}, swaps, (), (), {}, "")
+    written = build.written(out, ready, jobs, record)
+    assert written.record == tmp_path / "study.json" and written.config == out.build_config
+    assert written.jobs == (out.job("lq", "a", "b"), out.job("hq", "a", "b"))
+    assert written.probe_cuts == {"a": (tmp_path / "p1.mp4", tmp_path / "p2.mp4"), "b": ()}
+    assert written.swapped == {"hq": (Path("/x/p1.swapped.mp4"),),
+                               "lq": (Path("/x/p1.swapped.mp4"), Path("/x/p2.swapped.mp4"))}
+    assert written.fakes["lq"] == (Path("/x/p1/faces.csv"),) and written.failed == (Path("/x/p2.swapped.mp4"),)
 
 
 def test_study_record_counts_and_excludes_failed_swaps(tmp_path: Path) -> None:

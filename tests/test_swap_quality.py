@@ -74,11 +74,11 @@ def test_time_budget_has_no_default_iteration_cap(sample_faces: dict[str, Path],
     assert config.iteration_cap is None
     assert train.TrainConfig(src=(), dst=(), out=tmp_path, iterations=5, minutes=1).iteration_cap == 5
     assert train.TrainConfig(src=(), dst=(), out=tmp_path).iteration_cap == 3
-    payload = train.load_checkpoint(train.run(config))
+    payload = train.load_checkpoint(train.run(config).checkpoint)
     assert payload["iteration"] > 3  # the default cap of 3 does not cut a time budget short
     assert 12 <= payload["log"][-1][1] <= 13  # it trained for the 12 s budget, and stopped
     resumed = dataclasses.replace(config, minutes=0.3, resume=True)
-    assert 18 <= train.load_checkpoint(train.run(resumed))["log"][-1][1] <= 19  # minutes count resumed runs
+    assert 18 <= train.load_checkpoint(train.run(resumed).checkpoint)["log"][-1][1] <= 19  # minutes count resumed runs
 
 
 def test_run_budget_covers_extraction_and_swap(hopper_clip: Path) -> None:

@@ -42,7 +42,8 @@ class SegmentUse:
 class SwapResult:
     """One swapped probe segment: who is shown (``claimed``) over whom (``filmed``), and whether
     the swap failed (``face_change`` = mean |fake - probe| inside the face boxes, 0-255;
-    ``similarity_to_dst`` = FaceNet similarity of fake and probe faces, from ``quality.json``)."""
+    ``similarity_to_dst`` = FaceNet similarity of fake and probe faces, from ``quality.json``;
+    ``pretrained`` = the pretrained model the pair's model was fine-tuned from, empty if none)."""
 
     tier: str
     claimed: str
@@ -55,6 +56,7 @@ class SwapResult:
     failed: bool
     reason: str = ""
     generator_run: str = ""
+    pretrained: str = ""
 
     @property
     def key(self) -> str:

@@ -1,0 +1,218 @@
+"""Stage ``pretrain``: a generic swap model learnt from the faces of many people (DeepFaceLab's
+pretrain mode), to fine-tune per pair with ``generate train --pretrained``.
+
+Both decoders learn the same pool, so after pretraining they know faces in general; a pair then
+starts from a model that already draws eyes, teeth and skin and only has to learn two people.
+The pool must never hold the pair a model is fine-tuned on: ``pretrained.pt`` records every
+identity it saw and ``generate train`` refuses a pair among them.
+
+The decoded pool (face crops as JPEG at one resolution, Face Mesh points, identities and the
+manifests it came from) is kept in ``pool.pt``, so a pretraining can run where the crops are not,
+e.g. on a GPU machine, from that one file (``--pool``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from swaplab.core.config import save_config
+from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import atomic_path, require_writable_dir
+from swaplab.datasets.outputs import PretrainOutput
+from swaplab.generate import train
+from swaplab.generate.faceset import FaceSet, load_faceset
+from swaplab.generate.models import PRESETS, ModelSpec, build_model
+
+POOL_FORMAT = 1  # 1 - JPEG crops, landmarks, dense points, identity per face, source manifests
+POOL_JPEG_QUALITY = 95
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Settings of ``swaplab generate pretrain``.
+
+    ``faces``: face manifests of many people (each manifest's faces are capped at
+    ``per_manifest``, spread evenly over it); or ``pool``: a ``pool.pt`` written by an earlier
+    pretraining. Model size, time budget and optimiser settings mean what they mean in
+    ``generate train``; the pool is stored at ``pool_resolution`` px.
+    """
+
+    out: Path
+    faces: tuple[Path, ...] = ()
+    pool: Path | None = None
+    preset: str = "lq"
+    iterations: int | None = None
+    minutes: float | None = None
+    batch_size: int = 32
+    learning_rate: float = 2e-4
+    per_manifest: int = 300
+    pool_resolution: int = 128
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"
+    resume: bool = False
+
+    def train_config(self, pool_path: Path) -> train.TrainConfig:
+        """The ``generate train`` settings of the pretraining: both sides draw from the pool."""
+        return train.TrainConfig(src=pool_path, dst=pool_path, out=self.out, preset=self.preset,
+                                 iterations=self.iterations, minutes=self.minutes, batch_size=self.batch_size,
+                                 learning_rate=self.learning_rate, seed=self.seed, device=self.device,
+                                 precision=self.precision, resume=self.resume,
+                                 checkpoint_every=1000, preview_every=1000)
+
+
+def manifest_digest(path: Path) -> str:
+    """The sha256 of a manifest file: which faces a pool was made of."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def build_pool(manifests: tuple[Path, ...], resolution: int, per_manifest: int, mesh_cache: Path) -> dict:
+    """Decode each manifest's faces (at most ``per_manifest``) into one pool payload.
+
+    Returns a dict of tensors and lists: ``jpeg`` (total bytes,) uint8 with ``offsets`` (N + 1,),
+    ``landmarks`` (N, 5, 2), ``dense`` (N, 478, 2) float16, ``identity_index`` (N,), ``identities``,
+    ``face_type``, ``resolution`` and ``manifests`` (path and sha256 of each).
+    """
+    if not manifests:
+        raise SwaplabError("pretraining needs face manifests of many people (--faces) or a --pool")
+    parts = [load_faceset(m, resolution, per_manifest, Path(str(mesh_cache).replace("{name}", f"{i:03d}")))
+             for i, m in enumerate(manifests)]
+    types = {part.face_type for part in parts}
+    if len(types) > 1:
+        raise SwaplabError(f"the pool's manifests mix face types {sorted(types)}: extract them alike")
+    identities = sorted({name for part in parts for name in part.identity.split("+")})
+    blobs, owner = [], []
+    for part in parts:
+        for face in part.faces.permute(0, 2, 3, 1).numpy():
+            ok, data = cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, POOL_JPEG_QUALITY])
+            blobs.append(np.frombuffer(data.tobytes(), np.uint8))
+        owner += [identities.index(part.identity.split("+")[0])] * len(part.faces)
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs])])
+    return {"format": POOL_FORMAT, "kind": "swaplab-pool", "resolution": resolution, "face_type": parts[0].face_type,
+            "jpeg": torch.from_numpy(np.concatenate(blobs)), "offsets": torch.from_numpy(offsets),
+            "landmarks": torch.cat([p.landmarks for p in parts]),
+            "dense": torch.cat([p.dense for p in parts]).to(torch.float16),
+            "identity_index": torch.tensor(owner), "identities": identities,
+            "manifests": [{"path": str(m), "sha256": manifest_digest(m), "faces": len(p.faces)}
+                          for m, p in zip(manifests, parts, strict=True)]}
+
+
+def save_pool(pool: dict, target: Path) -> Path:
+    with atomic_path(target) as tmp:
+        torch.save(pool, tmp)
+    return target
+
+
+def load_pool(path: Path) -> dict:
+    """Read a ``pool.pt`` safely (``weights_only=True``) and check its format."""
+    try:
+        pool = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise SwaplabError(f"{path}: no face pool") from None
+    except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
+        raise SwaplabError(f"{path}: not a swaplab face pool ({type(err).__name__})") from None
+    if not isinstance(pool, dict) or pool.get("kind") != "swaplab-pool" or pool.get("format") != POOL_FORMAT:
+        raise SwaplabError(f"{path}: not a swaplab face pool of format {POOL_FORMAT}")
+    return pool
+
+
+def pool_faceset(pool: dict, resolution: int) -> FaceSet:
+    """The pool as a face set at ``resolution`` (decoded, resized, points scaled)."""
+    jpeg, offsets = pool["jpeg"].numpy(), pool["offsets"].tolist()
+    faces = []
+    for start, end in zip(offsets[:-1], offsets[1:], strict=True):
+        face = cv2.imdecode(jpeg[start:end], cv2.IMREAD_COLOR)
+        if face.shape[0] != resolution:
+            face = cv2.resize(face, (resolution, resolution), interpolation=cv2.INTER_AREA)
+        faces.append(face)
+    scale = resolution / pool["resolution"]
+    return FaceSet(torch.from_numpy(np.stack(faces)).permute(0, 3, 1, 2).contiguous(),
+                   pool["landmarks"].float() * scale, pool["face_type"], "+".join(pool["identities"]),
+                   pool["dense"].float() * scale)
+
+
+def provenance(pool: dict, state_log: list, config: PretrainConfig, device: str) -> dict:
+    """What a pretrained model saw and how it was made."""
+    import swaplab
+
+    return {"identities": list(pool["identities"]), "faces": int(len(pool["offsets"]) - 1),
+            "manifests": list(pool["manifests"]), "pool_resolution": int(pool["resolution"]),
+            "iterations": int(state_log[-1][0]) if state_log else 0,
+            "seconds": float(state_log[-1][1]) if state_log else 0.0,
+            "batch_size": config.batch_size, "learning_rate": config.learning_rate, "seed": config.seed,
+            "device": device, "torch": str(torch.__version__), "swaplab": getattr(swaplab, "__version__", "unknown"),
+            "machine": platform.machine(), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def run(config: PretrainConfig, on_step: Callable[[int, dict], None] | None = None) -> PretrainOutput:
+    """Pretrain into ``config.out``: build (or read) the pool, train on it, export ``pretrained.pt``."""
+    output = PretrainOutput(require_writable_dir(config.out))
+    if config.pool is not None:
+        pool = load_pool(Path(config.pool))
+        if Path(config.pool).resolve() != output.pool.resolve():
+            save_pool(pool, output.pool)
+    elif output.pool.exists() and config.resume:
+        pool = load_pool(output.pool)
+    else:
+        pool = build_pool(tuple(Path(m) for m in config.faces), config.pool_resolution, config.per_manifest,
+                          output.folder / "mesh_{name}.npy")
+        save_pool(pool, output.pool)
+    train_config = config.train_config(output.pool)
+    spec = train_config.spec()
+    if spec.resolution > pool["resolution"]:
+        raise SwaplabError(f"the pool holds {pool['resolution']} px faces, the {config.preset} model needs "
+                           f"{spec.resolution} px: build the pool at --pool-resolution {spec.resolution}")
+    faces = pool_faceset(pool, spec.resolution)
+    save_config(config, output.config)
+    trained = train.fit(train_config, faces, faces, on_step)
+    payload = train.load_checkpoint(trained.checkpoint)
+    model = build_model(ModelSpec(**payload["spec"]))
+    model.load_state_dict(payload["model"])
+    train.save_pretrained(model, output.pretrained, provenance(pool, payload["log"], config, payload["meta"]["device"]))
+    return output
+
+
+@functools.cache
+def _summary(path: Path) -> tuple[frozenset[str], tuple]:
+    payload = train.load_pretrained(path)
+    return frozenset(payload["provenance"]["identities"]), tuple(sorted(payload["spec"].items()))
+
+
+def seen_identities(path: Path) -> frozenset[str]:
+    """The identities a ``pretrained.pt`` was pretrained on (from its provenance)."""
+    return _summary(Path(path).resolve())[0]
+
+
+def of_preset(candidates: tuple[Path | str, ...], preset: str) -> tuple[Path, ...]:
+    """The candidates (``builtin`` = the shipped model of ``preset``, where one ships) of ``preset``'s
+    architecture and size."""
+    wanted = tuple(sorted(PRESETS[preset].as_dict().items()))
+    paths = []
+    for candidate in candidates:
+        if str(candidate) == train.BUILTIN:
+            try:
+                candidate = train.shipped_pretrained(preset)
+            except SwaplabError:
+                continue
+        if _summary(Path(candidate).resolve())[1] == wanted:
+            paths.append(Path(candidate))
+    return tuple(paths)
+
+
+def choose_pretrained(candidates: tuple[Path | str, ...], people: set[str], preset: str | None = None) -> Path | None:
+    """The first of ``candidates`` (only those of ``preset``'s architecture and size, when given)
+    that never saw any of ``people``; None when there is none."""
+    for candidate in (of_preset(candidates, preset) if preset is not None else candidates):
+        if not seen_identities(Path(candidate)) & set(people):
+            return Path(candidate)
+    return None
