@@ -5,7 +5,8 @@ Usage: python benchmarks/gpu_train.py --pool POOL [--device cuda] [--steps 25] [
 Each row times ``--steps`` optimiser steps after 5 warm-up steps, twice: the model step alone on
 one batch drawn beforehand ("step"), and with a fresh augmented batch per step drawn by the
 CPU as in training ("train"). Faces/s counts both sides: 2 x batch per step. Rows that run out
-of memory are reported as such. A pool holds no video, so this runs where only torch is.
+of memory are reported as such. A pool holds no video: this needs torch, OpenCV and swaplab, not
+the video or detection stack.
 """
 
 from __future__ import annotations

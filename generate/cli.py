@@ -96,7 +96,7 @@ def pretrain_command(
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
 ) -> None:
     """Pretrain a generic swap model on the faces of many people (fine-tune it with train --pretrained)."""
-    cfg = build_config(pretrain.PretrainConfig, config, out=out, faces=tuple(faces or ()), pool=pool, preset=preset,
+    cfg = build_config(pretrain.PretrainConfig, config, out=out, faces=tuple(faces) if faces else None, pool=pool, preset=preset,
                        iterations=iterations, minutes=minutes, batch_size=batch_size, per_manifest=per_manifest,
                        pool_resolution=pool_resolution, precision=precision, seed=seed, resume=resume or None,
                        device=device)

@@ -44,7 +44,8 @@ class PretrainConfig:
     ``faces``: face manifests of many people (each manifest's faces are capped at
     ``per_manifest``, spread evenly over it); or ``pool``: a ``pool.pt`` written by an earlier
     pretraining. Model size, time budget and optimiser settings mean what they mean in
-    ``generate train``; the pool is stored at ``pool_resolution`` px.
+    ``generate train``; the pool is stored at ``pool_resolution`` px. ``pool`` wins over ``faces``;
+    a resumed pretraining keeps the pool in its folder (``faces`` are ignored, another ``pool`` refused).
     """
 
     out: Path
@@ -80,34 +81,35 @@ def build_pool(manifests: tuple[Path, ...], resolution: int, per_manifest: int, 
     """Decode each manifest's faces (at most ``per_manifest``) into one pool payload.
 
     Returns a dict of tensors and lists: ``jpeg`` (total bytes,) uint8 with ``offsets`` (N + 1,),
-    ``landmarks`` (N, 5, 2), ``dense`` (N, 478, 2) float16, ``identity_index`` (N,), ``identities``,
+    ``landmarks`` (N, 5, 2), ``dense`` (N, 478, 2) float16, ``identities`` (sorted names),
     ``face_type``, ``resolution`` and ``manifests`` (path and sha256 of each).
     """
     if not manifests:
         raise SwaplabError("pretraining needs face manifests of many people (--faces) or a --pool")
+    # mesh_cache holds {name} (the manifest's position) and {key} (a hash of its crops and the resolution)
     parts = [load_faceset(m, resolution, per_manifest, Path(str(mesh_cache).replace("{name}", f"{i:03d}")))
              for i, m in enumerate(manifests)]
     types = {part.face_type for part in parts}
     if len(types) > 1:
         raise SwaplabError(f"the pool's manifests mix face types {sorted(types)}: extract them alike")
-    identities = sorted({name for part in parts for name in part.identity.split("+")})
-    blobs, owner = [], []
+    identities = sorted(train.identity_names(part.identity for part in parts))
+    blobs = []
     for part in parts:
         for face in part.faces.permute(0, 2, 3, 1).numpy():
             ok, data = cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, POOL_JPEG_QUALITY])
             blobs.append(np.frombuffer(data.tobytes(), np.uint8))
-        owner += [identities.index(part.identity.split("+")[0])] * len(part.faces)
     offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs])])
     return {"format": POOL_FORMAT, "kind": "swaplab-pool", "resolution": resolution, "face_type": parts[0].face_type,
             "jpeg": torch.from_numpy(np.concatenate(blobs)), "offsets": torch.from_numpy(offsets),
             "landmarks": torch.cat([p.landmarks for p in parts]),
             "dense": torch.cat([p.dense for p in parts]).to(torch.float16),
-            "identity_index": torch.tensor(owner), "identities": identities,
+            "identities": identities,
             "manifests": [{"path": str(m), "sha256": manifest_digest(m), "faces": len(p.faces)}
                           for m, p in zip(manifests, parts, strict=True)]}
 
 
 def save_pool(pool: dict, target: Path) -> Path:
+    """Write a pool payload (:func:`build_pool`) atomically to ``target``."""
     with atomic_path(target) as tmp:
         torch.save(pool, tmp)
     return target
@@ -154,19 +156,34 @@ def provenance(pool: dict, state_log: list, config: PretrainConfig, device: str)
             "machine": platform.machine(), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
+def pool_identity(pool: dict) -> tuple:
+    """What makes two pools the same: their identities and the digests of their manifests."""
+    return tuple(pool["identities"]), tuple(m["sha256"] for m in pool["manifests"])
+
+
+def pool_for(config: PretrainConfig, output: PretrainOutput) -> dict:
+    """The pool to pretrain on: the folder's own when resuming (another ``--pool`` is refused, so the
+    provenance never under-reports what the model saw), else ``--pool``, else built from ``faces``."""
+    if output.checkpoint.exists() and not config.resume:
+        raise SwaplabError(f"{output.folder}: already holds a model; pass --resume to continue it or choose a new folder")
+    if config.resume and output.pool.exists():
+        pool = load_pool(output.pool)
+        if config.pool is not None and pool_identity(load_pool(Path(config.pool))) != pool_identity(pool):
+            raise SwaplabError(f"{config.pool} is not the pool {output.folder} was pretrained on; a model keeps its pool")
+        return pool
+    if config.pool is not None:
+        pool = load_pool(Path(config.pool))
+    else:
+        pool = build_pool(tuple(Path(m) for m in config.faces), config.pool_resolution, config.per_manifest,
+                          output.folder / "mesh_{name}_{key}.npy")
+    save_pool(pool, output.pool)
+    return pool
+
+
 def run(config: PretrainConfig, on_step: Callable[[int, dict], None] | None = None) -> PretrainOutput:
     """Pretrain into ``config.out``: build (or read) the pool, train on it, export ``pretrained.pt``."""
     output = PretrainOutput(require_writable_dir(config.out))
-    if config.pool is not None:
-        pool = load_pool(Path(config.pool))
-        if Path(config.pool).resolve() != output.pool.resolve():
-            save_pool(pool, output.pool)
-    elif output.pool.exists() and config.resume:
-        pool = load_pool(output.pool)
-    else:
-        pool = build_pool(tuple(Path(m) for m in config.faces), config.pool_resolution, config.per_manifest,
-                          output.folder / "mesh_{name}.npy")
-        save_pool(pool, output.pool)
+    pool = pool_for(config, output)
     train_config = config.train_config(output.pool)
     spec = train_config.spec()
     if spec.resolution > pool["resolution"]:

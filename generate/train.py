@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,8 @@ from swaplab.core.errors import SwaplabError
 from swaplab.core.fileio import atomic_path, require_writable_dir, write_text_atomic
 from swaplab.generate.augment import colour_jitter, match_colour_stats, warp_pair
 from swaplab.datasets.outputs import TrainOutput
-from swaplab.generate.faceset import FaceSet, focus_weights, load_faceset, target_masks
+from swaplab.datasets.manifest import faces_only, read_manifest
+from swaplab.generate.faceset import FaceSet, as_manifests, focus_weights, load_faceset, target_masks
 from swaplab.generate.losses import mask_loss, reconstruction_loss
 from swaplab.generate.models import PRESETS, ModelSpec, SwapModel, build_model
 from swaplab.generate.preview import write_preview
@@ -145,8 +146,9 @@ SHARED_DECODER = "decoder_dst."  # a pretrained DF model's decoders learnt the s
 
 
 def save_pretrained(model: SwapModel, target: Path, provenance: dict) -> Path:
-    """Write a small ``pretrained.pt``: fp16 weights (decoder_dst left out: a copy of decoder_src
-    after pretraining on one pool) and ``provenance`` (identities, faces, manifests, iterations, device)."""
+    """Write a small ``pretrained.pt``: fp16 weights and ``provenance`` (identities, faces, manifests,
+    iterations, device). decoder_dst is left out: after pretraining both decoders learnt the same pool,
+    so fine-tuning starts both from decoder_src."""
     weights = {name: tensor.detach().to("cpu", torch.float16) for name, tensor in model.state_dict().items()
                if not name.startswith(SHARED_DECODER)}
     payload = {"format": PRETRAINED_FORMAT, "kind": "swaplab-pretrained", "spec": model.spec.as_dict(),
@@ -204,6 +206,7 @@ def restore_state(config: TrainConfig, device: torch.device, folder: Path) -> Tr
     state.optimiser.load_state_dict(payload["optimiser"])
     state.generator.set_state(payload["generator"].cpu())
     state.iteration, state.log = payload["iteration"], list(payload["log"])
+    state.meta = dict(payload.get("meta", {}))
     return state
 
 
@@ -268,6 +271,11 @@ def run(config: TrainConfig, on_step: Callable[[int, dict], None] | None = None)
     """Train (or resume) into ``config.out`` on the faces of ``config.src`` and ``config.dst``."""
     _check(config)
     output = TrainOutput(require_writable_dir(config.out))
+    _refuse_used_folder(config, output)
+    if config.pretrained is not None and not config.resume:  # before minutes of decoding and Face Mesh
+        source = resolve_pretrained(config.pretrained, config.preset)
+        refuse_seen(load_pretrained(source)["provenance"]["identities"],
+                    manifest_identities(config.src) | manifest_identities(config.dst), source)
     spec = config.spec()
     src, dst = (load_faceset(getattr(config, side), spec.resolution, config.max_faces,
                              output.mesh_landmarks(side, "{key}") if config.mesh_masks else None)
@@ -277,17 +285,22 @@ def run(config: TrainConfig, on_step: Callable[[int, dict], None] | None = None)
 
 def fit(config: TrainConfig, src: FaceSet, dst: FaceSet,
         on_step: Callable[[int, dict], None] | None = None) -> TrainOutput:
-    """Train (or resume) into ``config.out`` on face sets already in memory (at the model's resolution)."""
+    """Train (or resume) into ``config.out`` on face sets already in memory (at the model's resolution).
+
+    A resumed model keeps the pretrained model it started from, and its pair is checked again.
+    """
     _check(config)
     output = TrainOutput(require_writable_dir(config.out))
     device = resolve_device(config.device)
     config = dataclasses.replace(config, precision=resolve_precision(config.precision, device))
-    if output.checkpoint.exists() and not config.resume:
-        raise SwaplabError(f"{output.folder}: already holds a model; pass --resume to continue it or choose a new folder")
+    _refuse_used_folder(config, output)
     if src.face_type != dst.face_type:
         raise SwaplabError(f"src faces are {src.face_type!r}, dst faces {dst.face_type!r}: extract both alike")
+    if {src.resolution, dst.resolution} != {config.spec().resolution}:
+        raise SwaplabError(f"faces of {src.resolution}/{dst.resolution} px for a {config.spec().resolution} px model")
     if config.resume:
         state = restore_state(config, device, output.folder)
+        check_resumed_pretrained(state, config, (src.identity, dst.identity))
     else:
         state = new_state(config, device)
         if config.pretrained is not None:
@@ -306,15 +319,47 @@ def fit(config: TrainConfig, src: FaceSet, dst: FaceSet,
     return output
 
 
+def _refuse_used_folder(config: TrainConfig, output: TrainOutput) -> None:
+    if output.checkpoint.exists() and not config.resume:
+        raise SwaplabError(f"{output.folder}: already holds a model; pass --resume to continue it or choose a new folder")
+
+
+def identity_names(joined: Iterable[str]) -> set[str]:
+    """Single identity names from face-set identities (several people are joined by '+')."""
+    return {name for names in joined for name in names.split("+") if name}
+
+
+def manifest_identities(manifests: Path | tuple[Path, ...]) -> set[str]:
+    """The identities of the faces of one or more manifests (read without decoding a crop)."""
+    return {record.identity for manifest in as_manifests(manifests) for record in faces_only(read_manifest(manifest))}
+
+
+def refuse_seen(seen: Iterable[str], identities: Iterable[str], source: Path | str) -> None:
+    """Refuse a pair with an identity the pretrained model ``source`` saw (``seen``)."""
+    overlap = sorted(set(seen) & identity_names(identities))
+    if overlap:
+        raise SwaplabError(f"{source} was pretrained on {', '.join(overlap)}: a pretrained model must "
+                           "never have seen the pair it is fine-tuned on")
+
+
+def check_resumed_pretrained(state: TrainState, config: TrainConfig, identities: tuple[str, ...]) -> None:
+    """A resumed model: its recorded pretrained model must not have seen the pair, and a ``--pretrained``
+    given again must be that model (a model cannot change its starting point halfway)."""
+    recorded = state.meta.get("pretrained")
+    if config.pretrained is not None:
+        given = load_pretrained(resolve_pretrained(config.pretrained, config.preset))["provenance"]
+        if recorded is None or given.get("created") != recorded.get("created"):
+            raise SwaplabError(f"{config.out}: the model there was not started from {config.pretrained}; "
+                               "resume it without --pretrained or train a new one")
+    if recorded is not None:
+        refuse_seen(recorded["identities"], identities, recorded["path"])
+
+
 def start_from_pretrained(state: TrainState, config: TrainConfig, identities: tuple[str, ...]) -> None:
     """Load the weights of ``config.pretrained`` into a new state; refuse a pair the model saw."""
     source = resolve_pretrained(config.pretrained, config.preset)
     payload = load_pretrained(source)
-    seen = set(payload["provenance"]["identities"])
-    overlap = sorted(seen & {name for joined in identities for name in joined.split("+")})
-    if overlap:
-        raise SwaplabError(f"{source} was pretrained on {', '.join(overlap)}: a pretrained model must "
-                           "never have seen the pair it is fine-tuned on")
+    refuse_seen(payload["provenance"]["identities"], identities, source)
     if payload["spec"] != state.model.spec.as_dict():
         raise SwaplabError(f"{source}: a {payload['spec']} model, the config asks for "
                            f"{state.model.spec.as_dict()}")

@@ -42,7 +42,9 @@ from swaplab.datasets.study_record import SegmentUse, StudyRecord, SwapResult
 from swaplab.datasets.video_index import VideoRecord, read_index
 from swaplab.faces import extract
 from swaplab.generate import swap
+from swaplab.generate.models import PRESETS
 from swaplab.generate.pretrain import choose_pretrained, of_preset
+from swaplab.generate.train import identity_names
 from swaplab.generate.pipeline import swap_measured, train_or_resume
 from swaplab.study import segments
 from swaplab.study.pairs import lookalike_pairs, read_pairs
@@ -190,13 +192,23 @@ def templates(training: dict[str, Path], device: str) -> dict[str, np.ndarray]:
             for identity, path in training.items()}
 
 
+def check_tiers(config: BuildConfig) -> None:
+    """Known tiers, and with ``--pretrained`` at least one model of one of them."""
+    unknown = [tier for tier in config.tiers if tier not in PRESETS]
+    if unknown:
+        raise SwaplabError(f"unknown tier {', '.join(unknown)}; choose among {', '.join(PRESETS)}")
+    if config.pretrained and not any(of_preset(config.pretrained, tier) for tier in config.tiers):
+        raise SwaplabError(f"none of the --pretrained models is of tier {', '.join(config.tiers)}")
+
+
 def pretrained_rule(config: BuildConfig) -> Callable[[str, str], bool] | None:
     """With ``--pretrained`` models: a pair is allowed when, at every tier that has pretrained models,
     one of them never saw either person (a tier without one trains from scratch)."""
     if not config.pretrained:
         return None
     tiers = [tier for tier in config.tiers if of_preset(config.pretrained, tier)]
-    return lambda a, b: all(choose_pretrained(config.pretrained, {a, b}, tier) is not None for tier in tiers)
+    return lambda a, b: all(choose_pretrained(config.pretrained, identity_names((a, b)), tier) is not None
+                             for tier in tiers)
 
 
 def job_pretrained(config: BuildConfig, tier: str, src: str, dst: str) -> str | None:
@@ -204,7 +216,7 @@ def job_pretrained(config: BuildConfig, tier: str, src: str, dst: str) -> str | 
     model is of that tier)."""
     if not of_preset(config.pretrained, tier):
         return None
-    chosen = choose_pretrained(config.pretrained, {src, dst}, tier)
+    chosen = choose_pretrained(config.pretrained, identity_names((src, dst)), tier)
     if chosen is None:
         raise SwaplabError(f"no --pretrained {tier} model that never saw {src} and {dst}")
     return str(chosen)
@@ -360,12 +372,16 @@ def run(config: BuildConfig) -> StudyBuildOutput:
     the typed record of everything the build wrote."""
     if config.executor not in EXECUTORS:
         raise SwaplabError(f"unknown executor {config.executor!r}; choose one of {EXECUTORS}")
+    check_tiers(config)
     out = StudyOutput(require_writable_dir(config.out))
     root, records = read_index(config.index)
     rows = study_rows(records)
+    given_pairs = read_pairs(config.pairs, set(rows)) if config.pairs else None
+    for src, dst in given_pairs or ():  # before minutes of extraction
+        for tier in config.tiers:
+            job_pretrained(config, tier, src, dst)
     prepared = prepare(rows, root, out, config)
-    pairs = (read_pairs(config.pairs, set(rows)) if config.pairs
-             else lookalike_pairs(templates(prepared.training, config.device), allowed=pretrained_rule(config)))
+    pairs = given_pairs or lookalike_pairs(templates(prepared.training, config.device), allowed=pretrained_rule(config))
     save_config(config, out.build_config)
     jobs = plan_jobs(config, prepared, pairs)
     results = _run_ray(jobs) if config.executor == "ray" else _run_local(jobs, config.workers)

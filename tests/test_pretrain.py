@@ -120,3 +120,54 @@ def test_the_shipped_model_loads_and_refuses_the_people_it_saw(sample_faces: dic
     model = train.new_state(dataclasses.replace(refused, pretrained=None), torch.device("cpu"))
     train.start_from_pretrained(model, refused, ("astronaut", "grace_hopper"))
     assert model.meta["pretrained"]["path"] == str(shipped)
+
+
+def test_a_resumed_model_keeps_its_pretrained_start_and_its_check(pretrained: Path, sample_faces: dict[str, Path],
+                                                                   tmp_path: Path) -> None:
+    model = pretrained / "pretrained.pt"
+    config = train.TrainConfig(src=sample_faces["grace_hopper"], dst=sample_faces["grace_hopper"], out=tmp_path,
+                               preset="tiny", iterations=1, batch_size=2, max_faces=8, pretrained=model)
+    train.run(config)
+    again = dataclasses.replace(config, iterations=2, resume=True)
+    assert train.load_checkpoint(train.run(again).checkpoint)["meta"]["pretrained"]["identities"] == ["astronaut"]
+    # resuming on a person the pretrained model saw is refused, with or without --pretrained
+    for given in (model, None):
+        sneaky = dataclasses.replace(again, src=sample_faces["astronaut"], iterations=3, pretrained=given)
+        with pytest.raises(SwaplabError, match="pretrained on astronaut"):
+            train.run(sneaky)
+
+
+def test_a_pretrained_start_cannot_be_added_on_resume(pretrained: Path, sample_faces: dict[str, Path],
+                                                      tmp_path: Path) -> None:
+    config = train.TrainConfig(src=sample_faces["grace_hopper"], dst=sample_faces["grace_hopper"], out=tmp_path,
+                               preset="tiny", iterations=1, batch_size=2, max_faces=8)
+    train.run(config)
+    with pytest.raises(SwaplabError, match="was not started from"):
+        train.run(dataclasses.replace(config, iterations=2, resume=True, pretrained=pretrained / "pretrained.pt"))
+
+
+def test_a_pretraining_keeps_its_pool(pretrained: Path, sample_faces: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(SwaplabError, match="already holds a model"):
+        pretrain.run(pretrain.PretrainConfig(out=pretrained, faces=(sample_faces["grace_hopper"],), preset="tiny"))
+    other = tmp_path / "other"
+    runner = CliRunner()
+    made = runner.invoke(app, ["generate", "pretrain", str(sample_faces["grace_hopper"]), "--out", str(other),
+                               "--preset", "tiny", "--iterations", "1", "--batch-size", "2", "--per-manifest", "4",
+                               "--pool-resolution", "64"])
+    assert made.exit_code == 0, made.output
+    resumed = runner.invoke(app, ["generate", "pretrain", "--pool", str(other / "pool.pt"), "--out", str(pretrained),
+                                  "--preset", "tiny", "--iterations", "4", "--resume"])
+    assert resumed.exit_code == 2 and "is not the pool" in resumed.output
+    # its own config replays (faces from the file, not an empty list from the command line)
+    replay = runner.invoke(app, ["generate", "pretrain", "--config", str(other / "pretrain_config.json"),
+                                 "--out", str(tmp_path / "replay")])
+    assert replay.exit_code == 0, replay.output
+
+
+def test_train_refuses_a_seen_person_on_the_command_line(pretrained: Path, sample_faces: dict[str, Path],
+                                                          tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["generate", "train", "--src", str(sample_faces["astronaut"]), "--dst",
+                                      str(sample_faces["grace_hopper"]), "--out", str(tmp_path), "--preset", "tiny",
+                                      "--pretrained", str(pretrained / "pretrained.pt"), "--iterations", "1"])
+    assert result.exit_code == 2 and "pretrained on astronaut" in result.output
+    assert not list(tmp_path.glob("mesh_*.npy"))  # refused before any decoding
