@@ -27,7 +27,7 @@ import torch
 
 from swaplab.core.config import save_config
 from swaplab.core.errors import SwaplabError
-from swaplab.core.fileio import atomic_path, require_writable_dir
+from swaplab.core.fileio import atomic_path, load_torch_file, require_writable_dir
 from swaplab.datasets.outputs import PretrainOutput
 from swaplab.generate import train
 from swaplab.generate.faceset import FaceSet, load_faceset
@@ -117,12 +117,7 @@ def save_pool(pool: dict, target: Path) -> Path:
 
 def load_pool(path: Path) -> dict:
     """Read a ``pool.pt`` safely (``weights_only=True``) and check its format."""
-    try:
-        pool = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise SwaplabError(f"{path}: no face pool") from None
-    except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
-        raise SwaplabError(f"{path}: not a swaplab face pool ({type(err).__name__})") from None
+    pool = load_torch_file(path, "face pool", "no face pool")
     if not isinstance(pool, dict) or pool.get("kind") != "swaplab-pool" or pool.get("format") != POOL_FORMAT:
         raise SwaplabError(f"{path}: not a swaplab face pool of format {POOL_FORMAT}")
     return pool

@@ -20,7 +20,7 @@ import torch
 from swaplab.core.config import save_config
 from swaplab.core.device import resolve_device, resolve_precision
 from swaplab.core.errors import SwaplabError
-from swaplab.core.fileio import atomic_path, require_writable_dir, write_text_atomic
+from swaplab.core.fileio import atomic_path, load_torch_file, require_writable_dir, write_text_atomic
 from swaplab.generate.augment import colour_jitter, match_colour_stats, warp_pair
 from swaplab.datasets.outputs import TrainOutput
 from swaplab.datasets.manifest import faces_only, read_manifest
@@ -128,12 +128,7 @@ def save_checkpoint(state: TrainState, folder: Path) -> Path:
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:
     """Read a checkpoint safely (``weights_only=True``) and check its format."""
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except FileNotFoundError:
-        raise SwaplabError(f"{path}: no checkpoint (train a model first)") from None
-    except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
-        raise SwaplabError(f"{path}: not a swaplab checkpoint ({type(err).__name__})") from None
+    payload = load_torch_file(path, "checkpoint", "no checkpoint (train a model first)", map_location)
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise SwaplabError(f"{path}: not a swaplab model checkpoint of format {CHECKPOINT_FORMAT}")
     return payload
@@ -175,12 +170,7 @@ def resolve_pretrained(path: Path | str, preset: str) -> Path:
 
 def load_pretrained(path: Path) -> dict:
     """Read a ``pretrained.pt`` safely (``weights_only=True``) and check its format."""
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise SwaplabError(f"{path}: no pretrained model (run `swaplab generate pretrain`)") from None
-    except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
-        raise SwaplabError(f"{path}: not a swaplab pretrained model ({type(err).__name__})") from None
+    payload = load_torch_file(path, "pretrained model", "no pretrained model (run `swaplab generate pretrain`)")
     if not isinstance(payload, dict) or payload.get("kind") != "swaplab-pretrained" \
             or payload.get("format") != PRETRAINED_FORMAT:
         raise SwaplabError(f"{path}: not a swaplab pretrained model of format {PRETRAINED_FORMAT}")

@@ -81,3 +81,19 @@ def require_writable_dir(path: Path) -> Path:
         reason = err.strerror or str(err)
         raise SwaplabError(f"{path}: output folder cannot be written ({reason})") from None
     return path
+
+
+def load_torch_file(path: Path, what: str, missing: str, map_location: Any = "cpu") -> Any:
+    """A torch file read safely (``weights_only=True``: tensors and plain containers only).
+
+    ``what`` names the kind of file in the error for a file torch cannot read; ``missing`` is the
+    hint for a file that is not there.
+    """
+    import torch
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise SwaplabError(f"{path}: {missing}") from None
+    except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
+        raise SwaplabError(f"{path}: not a swaplab {what} ({type(err).__name__})") from None
