@@ -67,6 +67,10 @@ class LipsyncConfig:
     settings: dict = field(default_factory=dict)
 
 
+class NoSoundError(SwaplabError):
+    """No video of the set has both a face and a sound track: the lip-sync detector has nothing to judge."""
+
+
 def videos_from_manifests(manifests: Sequence[Path]) -> list[LipsyncVideo]:
     """One :class:`LipsyncVideo` per source video of face manifests (real or fake), identity = the person
     filmed (``source_identity`` when set, else ``identity``)."""
@@ -165,7 +169,7 @@ def run(config: LipsyncConfig) -> Path:
     loader = FeatureLoader(config.cache, config.device)
     rows, clips, skipped = _collect(config, loader)
     if rows.empty:
-        raise SwaplabError("no video with a face and a sound track: nothing to evaluate")
+        raise NoSoundError("no video with a face and a sound track: nothing to evaluate")
     rows["split"], pair_disjoint = protocol.assign_splits(rows, config.seed)
     rows, clips = _add_shifted(rows, clips, config.sanity_shift)
     train = (rows.split == "train") & ((rows.label == 0) | (config.train_on_fakes & (

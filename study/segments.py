@@ -51,11 +51,14 @@ def segment_manifest(sources: dict[str, Path], records: list[tuple[VideoRecord, 
 
 
 def cut_segment(video: Path, record: VideoRecord, target: Path) -> Path:
-    """Write the segment's frames as H.264 mp4 (the writer's defaults, no audio); skipped when there."""
+    """Write the segment's frames and its audio as H.264 / AAC mp4 (the writer's defaults); skipped when there.
+
+    The audio is cut to the same time span, so the lip-sync detector sees the segment's own sound."""
     if target.exists():
         return target
     frames = (frame.image for frame in iter_frames(video) if record.contains(frame.timestamp))
-    return write_video(frames, target, fps=probe(video).fps)
+    window = (record.start or 0.0, record.end if record.end is not None else float("inf"))
+    return write_video(frames, target, fps=probe(video).fps, audio_from=video, audio_window=window)
 
 
 def reencode_like_composite(video: Path, target: Path) -> Path:

@@ -350,6 +350,7 @@ def write_video(
     *,
     fps: float,
     audio_from: Path | None = None,
+    audio_window: tuple[float, float] | None = None,
     metadata: dict[str, str] | None = None,
     crf: int = 18,
 ) -> Path:
@@ -368,6 +369,9 @@ def write_video(
     audio_from : Path, optional
         A media file whose first audio stream is copied (re-encoded to AAC when
         mp4 cannot hold its codec).
+    audio_window : (start, end) seconds, optional
+        Keep only this part of ``audio_from``'s audio (re-encoded to AAC), e.g. for a segment
+        cut out of a longer video: the audio then starts with the segment's first frame.
     metadata : dict, optional
         Container metadata tags (for example ``comment``); custom keys are kept.
     crf : int
@@ -384,13 +388,15 @@ def write_video(
             video = add_h264_stream(out, first.shape[1], first.shape[0], fps, crf)
             source = av.open(str(audio_from)) if audio_from is not None else None
             try:
-                audio = _add_audio_like(out, source)
+                audio = _add_audio_like(out, source, audio_window is not None)
                 for index, image in enumerate(itertools.chain([first], frames)):
                     _check_same_shape(target, index, image, first)
                     padded = np.ascontiguousarray(pad_to_even(image))
                     out.mux(video.encode(av.VideoFrame.from_ndarray(padded, format="rgb24")))
                 out.mux(video.encode(None))
-                if audio is not None:
+                if audio is not None and audio_window is not None:
+                    _copy_audio_window(source, audio, out, audio_window)
+                elif audio is not None:
                     _copy_audio(source, audio, out)
             finally:
                 if source is not None:
@@ -416,11 +422,12 @@ def add_h264_stream(out: av.container.OutputContainer, width: int, height: int, 
     return stream
 
 
-def _add_audio_like(out: av.container.OutputContainer, source: av.container.InputContainer | None) -> av.AudioStream | None:
+def _add_audio_like(out: av.container.OutputContainer, source: av.container.InputContainer | None,
+                    reencode: bool = False) -> av.AudioStream | None:
     if source is None or not source.streams.audio:
         return None
     in_audio = source.streams.audio[0]
-    if _codec_name(in_audio) in _MP4_AUDIO:
+    if _codec_name(in_audio) in _MP4_AUDIO and not reencode:
         return out.add_stream_from_template(in_audio)
     return add_aac_stream(out, in_audio.rate, in_audio.layout.name)
 
@@ -439,6 +446,22 @@ def _copy_audio(source: av.container.InputContainer, audio: av.AudioStream, out:
     out.mux(audio.encode(None))
 
 
+def _copy_audio_window(source: av.container.InputContainer, audio: av.AudioStream, out: av.container.OutputContainer,
+                       window: tuple[float, float]) -> None:
+    """Decode the first audio stream, keep the samples in ``window`` (seconds), encode them to ``audio``."""
+    in_audio = source.streams.audio[0]
+    resampler = av.AudioResampler(format="fltp", layout=audio.layout.name, rate=audio.rate)
+    kept, start, end = [], *window
+    for frame in source.decode(in_audio):
+        for plain in resampler.resample(frame):
+            samples = plain.to_ndarray()  # (channels, n) float32
+            first = float(plain.pts * plain.time_base) if plain.pts is not None else 0.0
+            times = first + np.arange(samples.shape[1]) / audio.rate
+            kept.append(samples[:, (times >= start) & (times < end)])
+    if kept:
+        encode_audio(out, audio, np.concatenate(kept, axis=1))
+
+
 def add_aac_stream(out: av.container.OutputContainer, rate: int, layout: str = "mono") -> av.AudioStream:
     """Add an AAC audio stream to ``out``."""
     stream = out.add_stream("aac", rate=rate)
@@ -447,11 +470,12 @@ def add_aac_stream(out: av.container.OutputContainer, rate: int, layout: str = "
 
 
 def encode_audio(out: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray) -> None:
-    """Encode mono float samples in [-1, 1], shape (n,), into the AAC ``stream`` of ``out``."""
+    """Encode float samples in [-1, 1], shape (n,) mono or (channels, n), into the AAC ``stream`` of ``out``."""
     block = 1024
-    for start in range(0, len(samples), block):
-        chunk = np.ascontiguousarray(samples[None, start:start + block], dtype=np.float32)
-        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+    planes = samples[None] if samples.ndim == 1 else samples
+    for start in range(0, planes.shape[1], block):
+        chunk = np.ascontiguousarray(planes[:, start:start + block], dtype=np.float32)
+        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=stream.layout.name)
         frame.sample_rate = stream.rate
         frame.pts = start
         out.mux(stream.encode(frame))
