@@ -1,20 +1,24 @@
 """Stage ``extract``: videos / images -> every face, tracked, clustered by identity, aligned and cropped.
 
-Two passes over each input, so that memory stays flat for long videos:
+Two passes, one decode of each input, so that memory stays flat for long videos:
 
 1. scan: every frame goes through shot-cut detection (:mod:`swaplab.faces.shots`) and the
    multi-face tracker (:class:`swaplab.faces.tracks.FaceTracker`: full MTCNN on keyframes, ONet
    tracking between, FaceNet identity checks on keyframes; tracks end at cuts and at identity
-   changes). After every input is scanned, the tracks of all inputs are clustered by identity
-   (:mod:`swaplab.faces.clusters`) and a rule chooses whose faces to keep;
-2. write: each face is (optionally) smoothed along its track, aligned to the 5-point template,
-   cropped and written, its 478-point Face Mesh stored in a sidecar; every face becomes a row of
-   the all-faces manifest, the kept ones also of the face set; one contact sheet per cluster and
-   ``clusters.csv`` let the user see who is who (and re-select with ``generate select``).
+   changes). A frame whose faces can no longer change (``FaceTracker.settle_lag`` frames later)
+   has each face aligned to the 5-point template, cropped and written, its 478-point Face Mesh
+   kept for the sidecar. After every input is scanned, the tracks of all inputs are clustered by
+   identity (:mod:`swaplab.faces.clusters`) and a rule chooses whose faces to keep;
+2. write: every face becomes a row of the all-faces manifest, the kept ones also of the face
+   set; one contact sheet per cluster and ``clusters.csv`` let the user see who is who (and
+   re-select with ``generate select``). With landmark smoothing (``smooth`` > 1) a face's
+   landmarks are only known once its whole track is, so the crops are made here instead, on a
+   second decode.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,15 +105,29 @@ class ExtractConfig:
         return "ref" if self.identity_ref else "largest"
 
 
+@dataclass(frozen=True)
+class CropFile:
+    """One written face: its crop's path relative to the output, the frame->crop matrix (2, 3),
+    its row in the mesh sidecar (-1 without mesh) and its place among the frame's faces."""
+
+    path: str
+    matrix: np.ndarray
+    mesh_index: int
+    face_index: int
+
+
 @dataclass
 class Scan:
-    """Pass 1 of one input: its frames (index, timestamp, (H, W)), tracks and shot cuts."""
+    """Pass 1 of one input: its frames (index, timestamp, (H, W)), tracks, shot cuts, and the crops
+    written so far ((frame index, track id) -> :class:`CropFile`) with their Face Mesh rows (478, 2)."""
 
     info: MediaInfo
     frames: list[tuple[int, float, tuple[int, int]]] = field(default_factory=list)
     tracks: list[Track] = field(default_factory=list)
     cuts: list[int] = field(default_factory=list)
     identity_splits: int = 0
+    crops: dict[tuple[int, int], CropFile] = field(default_factory=dict)
+    mesh_rows: list[np.ndarray] = field(default_factory=list)
 
     @property
     def video_id(self) -> str:
@@ -156,37 +174,74 @@ class Extractor:
         shots = ShotDetector(fps=info.fps, min_shot_frames=1 if still else MIN_SHOT_FRAMES)
         scan = Scan(info)
         total = min(info.frame_count, self.config.max_frames or info.frame_count)
+        crop_now = self.config.smooth <= 1  # smoothed landmarks need the whole track: crops in pass 2
+        pending: deque[tuple[int, np.ndarray]] = deque()
         for frame in progress(iter_frames(info.path, info), f"detect {info.path.name}", total):
             if self.config.max_frames is not None and frame.index >= self.config.max_frames:
                 break
             tracker.step(frame.index, frame.image, shots.shot_of(frame.index, frame.image))
             scan.frames.append((frame.index, frame.timestamp, frame.image.shape[:2]))
+            if crop_now:
+                pending.append((frame.index, frame.image))
+                while len(pending) > tracker.settle_lag:
+                    self.crop_frame(scan, *pending.popleft(), tracker.tracks)
+        while pending:
+            self.crop_frame(scan, *pending.popleft(), tracker.tracks)
         scan.tracks, scan.cuts, scan.identity_splits = tracker.finished(), shots.cuts, tracker.identity_splits
         self.next_track = tracker.next_id
         if not scan.tracks:
             raise SwaplabError(f"{source}: no face found in any of {len(scan.frames)} frames")
         return scan
 
+    def crop_frame(self, scan: Scan, index: int, image: np.ndarray, tracks: list[Track]) -> None:
+        """Align, crop and write every face of frame ``index`` (H, W, 3) found in ``tracks``.
+
+        Faces are numbered in track-id order; their Face Mesh rows are appended to ``scan.mesh_rows``.
+        """
+        cfg = self.config
+        present = sorted((t for t in tracks if index in t.faces), key=lambda t: t.track_id)
+        for face_index, track in enumerate(present):
+            matrix = align.alignment_matrix(track.faces[index].landmarks, cfg.crop_size, cfg.face_type)
+            relative = f"crops/{scan.video_id}/{index:06d}_{face_index:02d}.{cfg.image_format}"
+            crop = align.crop(image, matrix, cfg.crop_size)
+            write_image(Path(cfg.out) / relative, crop)
+            scan.crops[(index, track.track_id)] = CropFile(relative, matrix, self.add_mesh(scan, crop, matrix),
+                                                           face_index)
+
+    def add_mesh(self, scan: Scan, crop: np.ndarray, matrix: np.ndarray) -> int:
+        """Append the crop's Face Mesh, in frame pixels (478, 2), NaN when none is found; its row (-1 without mesh)."""
+        if self.mesh is None:
+            return -1
+        from swaplab.faces.mesh import N_POINTS, to_frame
+
+        points = self.mesh.crop_landmarks(crop)
+        scan.mesh_rows.append(np.full((N_POINTS, 2), np.nan, np.float32) if points is None
+                              else to_frame(points, matrix).astype(np.float32))
+        return len(scan.mesh_rows) - 1
+
     def write(self, scan: Scan, groups: dict[int, int], kept: dict[int, str]) -> list[FaceRecord]:
-        """Pass 2: crops, mesh sidecar and all-faces rows of one scanned input."""
+        """Pass 2: the all-faces rows and mesh sidecar of one scanned input (its crops too when smoothing)."""
         if self.config.smooth > 1:
             for track in scan.tracks:
                 _smooth_track(track, self.config.smooth)
+            for frame in progress(iter_frames(scan.info.path, scan.info), f"crop {scan.info.path.name}",
+                                  len(scan.frames)):
+                if frame.index >= len(scan.frames):
+                    break
+                self.crop_frame(scan, frame.index, frame.image, scan.tracks)
         by_frame: dict[int, list[Track]] = {}
         for track in scan.tracks:
             for index in track.faces:
                 by_frame.setdefault(index, []).append(track)
         writer = _RowWriter(self, scan, groups, kept)
-        for frame in progress(iter_frames(scan.info.path, scan.info), f"crop {scan.info.path.name}", len(scan.frames)):
-            if frame.index >= len(scan.frames):
-                break
-            writer.frame(frame, sorted(by_frame.get(frame.index, []), key=lambda t: t.track_id))
+        for index, timestamp, shape in scan.frames:
+            writer.frame(index, timestamp, shape, sorted(by_frame.get(index, []), key=lambda t: t.track_id))
         writer.save_mesh()
         return writer.rows
 
 
 class _RowWriter:
-    """Builds one input's all-faces rows, writes its crops and collects its dense landmarks."""
+    """Builds one input's all-faces rows from its scan and writes its mesh sidecar."""
 
     def __init__(self, extractor: Extractor, scan: Scan, groups: dict[int, int], kept: dict[int, str]) -> None:
         cfg = extractor.config
@@ -198,59 +253,42 @@ class _RowWriter:
                            source_sha256=sha256_of(path) if path.is_file() else "", crop_size=cfg.crop_size,
                            face_type=cfg.face_type, template=align.TEMPLATE_NAME,
                            detector=f"{extractor.detector.describe()}, every={cfg.detect_every}, onet-tracking")
-        self.mesh_rows: list[np.ndarray] = []
         self.mesh_path = self.output.mesh(video_id).relative_to(self.output.folder).as_posix() if cfg.mesh else ""
         self.rows: list[FaceRecord] = []
 
-    def frame(self, frame, tracks: list[Track]) -> None:
-        height, width = frame.image.shape[:2]
-        common = dict(self.common, frame_index=frame.index, timestamp=frame.timestamp, frame_width=width,
-                      frame_height=height, shot_id=self.scan_shot(frame.index, tracks))
+    def frame(self, index: int, timestamp: float, shape: tuple[int, int], tracks: list[Track]) -> None:
+        height, width = shape
+        common = dict(self.common, frame_index=index, timestamp=timestamp, frame_width=width,
+                      frame_height=height, shot_id=self.scan_shot(index, tracks))
         if not tracks:
             self.rows.append(FaceRecord(crop_path="", has_face=False, bbox=NAN_BOX, landmarks=NAN_LANDMARKS,
                                         matrix=NAN_MATRIX, det_score=0.0, landmark_source="none", selection="none",
                                         **common))
             return
-        for face_index, track in enumerate(tracks):
-            self.rows.append(self.face(frame, track, face_index, common))
+        for track in tracks:
+            self.rows.append(self.face(index, track, common))
 
     def scan_shot(self, index: int, tracks: list[Track]) -> int:
         if tracks:
             return tracks[0].shot_id
         return sum(1 for cut in self.scan.cuts if cut <= index)
 
-    def face(self, frame, track: Track, face_index: int, common: dict) -> FaceRecord:
-        cfg = self.extractor.config
-        det = track.faces[frame.index]
-        matrix = align.alignment_matrix(det.landmarks, cfg.crop_size, cfg.face_type)
-        relative = f"crops/{self.scan.video_id}/{frame.index:06d}_{face_index:02d}.{cfg.image_format}"
-        crop = align.crop(frame.image, matrix, cfg.crop_size)
-        write_image(self.output.folder / relative, crop)
-        mesh_index = self.add_mesh(crop, matrix)
-        return FaceRecord(crop_path=relative, has_face=True, bbox=tuple(float(v) for v in det.box),
+    def face(self, index: int, track: Track, common: dict) -> FaceRecord:
+        det, written = track.faces[index], self.scan.crops[(index, track.track_id)]
+        return FaceRecord(crop_path=written.path, has_face=True, bbox=tuple(float(v) for v in det.box),
                           landmarks=tuple((float(x), float(y)) for x, y in det.landmarks),
-                          matrix=tuple(tuple(float(v) for v in row) for row in matrix), det_score=det.score,
-                          landmark_source=track.sources[frame.index], selection=self.kept.get(track.track_id, "none"),
-                          face_index=face_index, track_id=track.track_id, cluster_id=self.groups[track.track_id],
-                          mesh_path=self.mesh_path, mesh_index=mesh_index, **common)
-
-    def add_mesh(self, crop: np.ndarray, matrix: np.ndarray) -> int:
-        mesh = self.extractor.mesh
-        if mesh is None:
-            return -1
-        from swaplab.faces.mesh import N_POINTS, to_frame
-
-        points = mesh.crop_landmarks(crop)
-        self.mesh_rows.append(np.full((N_POINTS, 2), np.nan, np.float32) if points is None
-                              else to_frame(points, matrix).astype(np.float32))
-        return len(self.mesh_rows) - 1
+                          matrix=tuple(tuple(float(v) for v in row) for row in written.matrix), det_score=det.score,
+                          landmark_source=track.sources[index], selection=self.kept.get(track.track_id, "none"),
+                          face_index=written.face_index, track_id=track.track_id,
+                          cluster_id=self.groups[track.track_id], mesh_path=self.mesh_path,
+                          mesh_index=written.mesh_index, **common)
 
     def save_mesh(self) -> None:
         if self.extractor.mesh is None:
             return
         target = self.output.mesh(self.scan.video_id)
         target.parent.mkdir(parents=True, exist_ok=True)
-        rows = np.stack(self.mesh_rows) if self.mesh_rows else np.zeros((0, 478, 2), np.float32)
+        rows = np.stack(self.scan.mesh_rows) if self.scan.mesh_rows else np.zeros((0, 478, 2), np.float32)
         with atomic_path(target) as tmp, open(tmp, "wb") as handle:
             np.save(handle, rows.astype(np.float32))
 
@@ -272,9 +310,15 @@ def _video_id(path: Path) -> str:
 
 
 def _facenet(device: str):
+    """FaceNet for the identity checks and clusters: bf16 autocast where the hardware runs it fast.
+
+    On this project's CPU (AVX512-BF16) bf16 takes 32 ms of CPU time per face against 55 ms in fp32,
+    with embeddings at cosine >= 0.9997 to fp32 on real faces (benchmarks/bench_extract.py).
+    """
+    from swaplab.core.device import resolve_device, resolve_precision
     from swaplab.faces.backends import FR_BACKENDS
 
-    return FR_BACKENDS.get("facenet", device=device)
+    return FR_BACKENDS.get("facenet", device=device, precision=resolve_precision("auto", resolve_device(device)))
 
 
 def _face_mesh():

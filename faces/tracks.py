@@ -140,6 +140,14 @@ class FaceTracker:
         self.identity_splits = 0
         self._recent: deque[tuple[int, np.ndarray]] = deque(maxlen=max(detect_every - 1, 0))
 
+    @property
+    def settle_lag(self) -> int:
+        """How many of the latest frames may still gain faces (followed back from a later keyframe).
+
+        After :meth:`step` of frame ``j`` the faces of frame ``j - settle_lag`` and earlier are final.
+        """
+        return self._recent.maxlen or 0
+
     def step(self, index: int, image: np.ndarray, shot: int) -> None:
         """Process frame ``index`` (H, W, 3) uint8 RGB of shot ``shot``; frames must come in order.
 
