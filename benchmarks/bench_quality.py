@@ -22,7 +22,7 @@ from pathlib import Path
 
 COLUMNS = ("minutes", "iteration", "loss_src", "loss_dst", "facenet_accept_rate", "dlib_accept_rate",
            "similarity_to_src", "retrieval_src_share", "sharpness_ratio", "seam_colour_ratio", "seam_gradient_ratio",
-           "fringe_delta_e", "fringe_ratio", "pose_error_iod", "flicker_ratio", "swap_seconds")
+           "fringe_delta_e", "fringe_ratio", "pose_error_iod", "flicker_ratio", "facenet_blind", "swap_seconds")
 
 
 def probe_clip(dst: Path, seconds: float, target: Path) -> Path:
@@ -102,6 +102,7 @@ def main() -> None:
     parser.add_argument("--max-frames", type=int, default=None, help="Extract at most this many frames per video.")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (minutes x threads = CPU-minutes).")
     parser.add_argument("--pretrained", type=Path, default=None, help="pretrained.pt to fine-tune from.")
+    parser.add_argument("--identity-weight", type=float, default=0.0, help="Identity loss weight (0: off).")
     parser.add_argument("--out", type=Path, default=Path("bench_out/quality"))
     args = parser.parse_args()
     import torch
@@ -120,7 +121,8 @@ def main() -> None:
     while minutes < args.minutes - 1e-6:
         minutes = min(args.minutes, minutes + args.every)
         pipeline.train_or_resume(src_faces, dst_faces, work / "model", preset=args.preset, iterations=None,
-                                 minutes=minutes, seed=0, device="cpu", pretrained=args.pretrained)
+                                 minutes=minutes, seed=0, device="cpu", pretrained=args.pretrained,
+                                 identity_weight=args.identity_weight)
         rows.append(checkpoint_row(work, work / "model", probe, probe_faces, src_faces, minutes))
         print(json.dumps(rows[-1]), flush=True)
         with open(work / "curve.csv", "w", newline="") as handle:

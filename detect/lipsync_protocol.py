@@ -53,7 +53,9 @@ class LipsyncVideo:
 
 @dataclass(frozen=True)
 class LipsyncConfig:
-    """Settings of :func:`run`; ``fake`` maps each tier to its fake videos."""
+    """Settings of :func:`run`; ``fake`` maps each tier to its fake videos; ``detector`` a name in
+    :data:`swaplab.detect.lipsync.VIDEO_DETECTORS` (``lipsync``, the LSTM, or the training-free
+    ``sync-correlation``)."""
 
     real: tuple[LipsyncVideo, ...]
     fake: dict[str, tuple[LipsyncVideo, ...]]
@@ -65,6 +67,7 @@ class LipsyncConfig:
     device: str = "cpu"
     seed: int = 0
     settings: dict = field(default_factory=dict)
+    detector: str = "lipsync"
 
 
 class NoSoundError(SwaplabError):
@@ -155,7 +158,7 @@ def _metrics(scored: pd.DataFrame, tiers: Sequence[str], config: LipsyncConfig, 
         for tier in tiers:
             condition = "sync-only" if not config.train_on_fakes else "pooled" if config.train_tier is None else (
                 "in-distribution" if tier == config.train_tier else "cross-condition")
-            row = {"detector": "lipsync", "level": level, "train_tier": config.train_tier or "all",
+            row = {"detector": config.detector, "level": level, "train_tier": config.train_tier or "all",
                    "condition": condition, "pair_disjoint": pair_disjoint, **protocol.tier_metrics(table, tier)}
             results.append({column: row[column] for column in protocol.COLUMNS} | {"n_skipped": n_skipped})
     return results
@@ -174,7 +177,7 @@ def run(config: LipsyncConfig) -> Path:
     rows, clips = _add_shifted(rows, clips, config.sanity_shift)
     train = (rows.split == "train") & ((rows.label == 0) | (config.train_on_fakes & (
         (config.train_tier is None) | (rows.tier == config.train_tier))))
-    detector = VIDEO_DETECTORS.get("lipsync", **{"seed": config.seed, **config.settings})
+    detector = VIDEO_DETECTORS.get(config.detector, **{"seed": config.seed, **config.settings})
     detector.fit([clips[i] for i in np.flatnonzero(train)], rows.label[train].to_numpy())
     scored = rows[rows.split != "train"].copy()
     scored["score"] = detector.score([clips[i] for i in scored.index])

@@ -76,6 +76,21 @@ def facenet_crop(image: np.ndarray, box: np.ndarray, size: int = INPUT_SIZE, mar
     return cv2.resize(image[top:bottom, left:right], (size, size), interpolation=cv2.INTER_AREA)
 
 
+# Where MTCNN's face box sits in an aligned crop, in the unit square of face type ``face`` (x0, y0,
+# x1, y1): the mean of box_in_crop over 3308 faces of 17 real videos (talking heads and multi-face
+# clips), measured on whole_face crops (std 0.03-0.05 of the crop) and carried back to ``face``.
+BOX_IN_FACE_UNIT = np.array([0.151, 0.108, 0.834, 1.031])
+
+
+def typical_box_in_crop(face_type: str, size: int) -> np.ndarray:
+    """MTCNN's usual face box in an aligned ``size`` px crop of ``face_type`` (4,), for crops
+    whose detection box is not at hand (a generated face)."""
+    spec = align.face_type(face_type)
+    corners = BOX_IN_FACE_UNIT.reshape(2, 2)
+    placed = 0.5 + (corners - 0.5) * spec.zoom + np.array([0.0, spec.shift])
+    return placed.reshape(4) * size
+
+
 def box_in_crop(face: AlignedFace) -> np.ndarray:
     """The frame box carried into the aligned crop: same centre and size, upright (4,)."""
     matrix = face.matrix

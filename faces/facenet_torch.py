@@ -70,9 +70,18 @@ def _offset_of(weights_name: str, consts: dict[str, np.ndarray]) -> np.ndarray:
     raise KeyError(f"no bias or folded batch-norm offset for {scope}")
 
 
-@lru_cache(maxsize=1)
 def load_inception_resnet_v1() -> nn.Module:
-    """InceptionResnetV1 (VGGFace2, 512-d) with the shipped graph's weights, in eval mode, on CPU."""
+    """InceptionResnetV1 (VGGFace2, 512-d) with the shipped graph's weights, in eval mode, on CPU.
+
+    Built outside inference mode even when first asked for inside it (an embedder's first call),
+    so the one cached network also serves a training loss that needs its gradients.
+    """
+    with torch.inference_mode(False):
+        return _build_inception_resnet_v1()
+
+
+@lru_cache(maxsize=1)
+def _build_inception_resnet_v1() -> nn.Module:
     from facenet_pytorch import InceptionResnetV1
 
     from swaplab.faces.facenet import graph_path

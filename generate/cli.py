@@ -66,6 +66,9 @@ def train_command(
     seed: int = typer.Option(None, help="Seed (default: 0)."),
     pretrained: Path = typer.Option(None, help="pretrained.pt from `generate pretrain` to start from, "
                                                 "or builtin (the lq model shipped with swaplab)."),
+    identity_weight: float = typer.Option(None, help="Weight of the identity loss (FaceNet cosine of the swap to "
+                                                     "src; then FaceNet no longer judges blindly), 0 = off "
+                                                     "(default: 0)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the checkpoint in --out exactly."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
@@ -73,7 +76,8 @@ def train_command(
     """Train a shared-encoder / per-identity-decoder swap model (headless, resumable)."""
     cfg = build_config(train.TrainConfig, config, src=tuple(src), dst=tuple(dst), out=out, preset=preset, arch=arch,
                        resolution=resolution, iterations=iterations, minutes=minutes, batch_size=batch_size,
-                       precision=precision, seed=seed, pretrained=pretrained, resume=resume or None, device=device)
+                       precision=precision, seed=seed, pretrained=pretrained, identity_weight=identity_weight,
+                       resume=resume or None, device=device)
     typer.echo(f"checkpoint written to {train.run(cfg).checkpoint}")
 
 
@@ -116,6 +120,8 @@ def swap_command(
     mask: str = typer.Option(None, help="mesh, predicted or template (default: mesh)."),
     mask_erode: int = typer.Option(None, help="Mask erosion in px at model resolution (default: 1)."),
     mask_blur: int = typer.Option(None, help="Mask blur in px at model resolution (default: 3)."),
+    sharpen: float = typer.Option(None, help="Unsharp-mask amount on the face enlarged into the frame, 0-4 "
+                                             "(default: 0)."),
     watermark: bool = typer.Option(False, "--watermark", help="Draw a visible SYNTHETIC mark."),
     into: str = typer.Option(None, help="src: the video gets src's face; dst: the reverse (default: src)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
@@ -124,7 +130,7 @@ def swap_command(
     """Swap src's face into every frame of dst and composite the video with dst's audio."""
     cfg = build_config(swap.SwapConfig, config, model=model, dst=dst, out=out, dst_faces=dst_faces, dst_ref=dst_ref,
                        colour=colour, blend=blend, mask=mask, mask_erode=mask_erode, mask_blur=mask_blur,
-                       watermark=watermark or None, into=into, device=device)
+                       sharpen=sharpen, watermark=watermark or None, into=into, device=device)
     typer.echo(f"swapped video written to {swap.run(cfg).video}")
 
 
@@ -142,6 +148,9 @@ def run_command(
     watermark: bool = typer.Option(False, "--watermark", help="Draw a visible SYNTHETIC mark."),
     pretrained: Path = typer.Option(None, help="pretrained.pt from `generate pretrain` to start from, "
                                                 "or builtin (the lq model shipped with swaplab)."),
+    identity_weight: float = typer.Option(None, help="Weight of the identity loss (FaceNet cosine of the swap to "
+                                                     "src; then FaceNet no longer judges blindly), 0 = off "
+                                                     "(default: 0)."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
@@ -149,7 +158,7 @@ def run_command(
     """Extract, train, swap and composite in one go; run it again to resume."""
     cfg = build_config(pipeline.PipelineConfig, config, src=tuple(src), dst=tuple(dst), out=out, dst_ref=dst_ref,
                        preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None,
-                       pretrained=pretrained, seed=seed, device=device)
+                       pretrained=pretrained, identity_weight=identity_weight, seed=seed, device=device)
     typer.echo(f"swapped video written to {pipeline.run(cfg).video}")
 
 

@@ -41,7 +41,8 @@ class PipelineConfig:
     ``src`` and ``dst`` are one input or several (videos and/or photo folders): each side's
     face set is the union of its inputs' faces. The first ``dst`` video receives src's face;
     ``dst_ref`` is an image of the person to replace there when several people show.
-    ``iterations`` None: 2000 without a time budget, no cap with one.
+    ``iterations`` None: 2000 without a time budget, no cap with one. ``identity_weight``: the
+    training's identity loss (0: off; see generate/identity.py).
     """
 
     src: tuple[Path, ...] | Path
@@ -57,6 +58,7 @@ class PipelineConfig:
     blend: str = "alpha"
     watermark: bool = False
     pretrained: Path | None = None
+    identity_weight: float = 0.0
     seed: int = 0
     device: str = "auto"
 
@@ -78,13 +80,13 @@ def extract_once(inputs: tuple[Path, ...], output: ExtractOutput, identity: str 
 
 def train_or_resume(src_faces: Path | tuple[Path, ...], dst_faces: Path | tuple[Path, ...], model_dir: Path, *,
                     preset: str, iterations: int | None, minutes: float | None, seed: int, device: str,
-                    pretrained: Path | None = None) -> Path:
+                    pretrained: Path | None = None, identity_weight: float = 0.0) -> Path:
     """Train a model (from ``pretrained`` weights if given), or continue the one already in
     ``model_dir``; return its checkpoint. ``minutes`` is the model's whole training time, resumed runs included.
     """
     return train.run(train.TrainConfig(src=src_faces, dst=dst_faces, out=model_dir, preset=preset,
                                        iterations=iterations, minutes=minutes, seed=seed, device=device,
-                                       pretrained=pretrained,
+                                       pretrained=pretrained, identity_weight=identity_weight,
                                        resume=TrainOutput(Path(model_dir)).checkpoint.exists())).checkpoint
 
 
@@ -134,7 +136,7 @@ def run(config: PipelineConfig) -> SwapOutput:
                               config.dst_ref)
     train_or_resume(src_faces, dst_faces, output.model.folder, preset=config.preset, iterations=config.iterations,
                     minutes=training_minutes(config, started, dst_video), seed=config.seed, device=config.device,
-                    pretrained=config.pretrained)
+                    pretrained=config.pretrained, identity_weight=config.identity_weight)
     swap_measured(swap.SwapConfig(model=output.model.folder, dst=dst_video, out=output.swap.folder,
                                   dst_faces=dst_faces, colour=config.colour, blend=config.blend,
                                   watermark=config.watermark, device=config.device), src_faces)

@@ -37,10 +37,17 @@ pose_error_iod           landmark error between the swapped face (MTCNN's ONet o
                          the original dst face / inter-ocular distance: pose and expression preserved
 flicker_*                mean |frame_t - frame_t-1| inside dst's face box (0-255), swapped, original,
                          and their ratio
+
+Judges
+
+facenet_blind            false when the model was trained with the identity loss (FaceNet's cosine to
+                         src was a training term): FaceNet's acceptance is then not an independent
+                         judgement, dlib-ResNet's still is; ``judges_note`` says so
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,6 +281,17 @@ def _mask_reader(output: SwapOutput) -> Callable[[int], np.ndarray | None]:
     return mask_of
 
 
+def judges(output: SwapOutput) -> dict:
+    """Whether FaceNet judges this fake blindly: not when its model trained with the identity loss
+    (read from the swap's provenance, which carries the model's metadata)."""
+    model = json.loads(output.provenance.read_text()).get("model", {}) if output.provenance.exists() else {}
+    if not model.get("identity_loss"):
+        return {"facenet_blind": True}
+    return {"facenet_blind": False,
+            "judges_note": "trained with FaceNet's identity loss: facenet_accept_rate is not an independent "
+                           "judgement; dlib_accept_rate is"}
+
+
 def write_quality(output: SwapOutput, dst: Path, src_faces: Path, dst_faces: Path, device: str = "auto") -> Path:
     """Measure one swapped video (``dst_faces``: the dst manifest the swap used) and write ``quality.json``."""
     figures = identity_figures(output.fakes.manifest, dst_faces, src_faces, device)
@@ -281,5 +299,6 @@ def write_quality(output: SwapOutput, dst: Path, src_faces: Path, dst_faces: Pat
     figures.update(pose_error(output.video, dst_records, device))
     figures.update(flicker(output.video, dst, dst_records))
     figures.update(realism_figures(output.video, dst, _mask_reader(output)))
+    figures.update(judges(output))
     write_json_atomic(output.quality, figures)
     return output.quality

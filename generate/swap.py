@@ -59,7 +59,8 @@ class SwapConfig:
     several (used when extracting here). ``mask`` is ``mesh`` (the convex hull of the Face
     Mesh face oval on dst's crop; the decoder's mask where the mesh finds no face),
     ``predicted`` (the decoder's mask) or ``template`` (the fixed ellipse);
-    ``mask_erode`` / ``mask_blur`` are pixels at the model's resolution.
+    ``mask_erode`` / ``mask_blur`` are pixels at the model's resolution. ``sharpen`` is the
+    unsharp-mask amount applied to the face once enlarged into the frame (0: none).
     """
 
     model: Path
@@ -72,6 +73,7 @@ class SwapConfig:
     mask: str = "mesh"
     mask_erode: int = 1
     mask_blur: int = 3
+    sharpen: float = 0.0
     watermark: bool = False
     into: str = "src"
     device: str = "auto"
@@ -83,6 +85,8 @@ class SwapConfig:
             raise SwaplabError(f"unknown blend {self.blend!r}; choose one of {BLENDS}")
         if self.mask not in MASKS:
             raise SwaplabError(f"unknown mask {self.mask!r}; choose one of {', '.join(MASKS)}")
+        if not 0 <= self.sharpen <= 4:
+            raise SwaplabError(f"--sharpen {self.sharpen}: choose an amount from 0 (none) to 4")
 
 
 def load_model(model_dir: Path, device: torch.device) -> tuple[SwapModel, dict]:
@@ -160,7 +164,7 @@ class Swapper:
         mask = self._paste_mask(frame, record, predicted[0, 0].float().cpu().numpy())
         mask = shape_mask(mask, self.config.mask_erode, self.config.mask_blur)
         face = self.colour(face, crop, mask)
-        return blend_into_frame(frame, face, mask, matrix, self.config.blend)
+        return blend_into_frame(frame, face, mask, matrix, self.config.blend, self.config.sharpen)
 
     def swap_frame(self, frame: np.ndarray, records: list[FaceRecord]) -> tuple[np.ndarray, np.ndarray]:
         """Every listed face of one frame swapped; the union of their blend masks."""

@@ -10,6 +10,7 @@ iterations, at the end and on Ctrl-C; ``resume`` continues exactly.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from swaplab.generate.augment import colour_jitter, match_colour_stats, warp_pai
 from swaplab.datasets.outputs import TrainOutput
 from swaplab.datasets.manifest import faces_only, read_manifest
 from swaplab.generate.faceset import FaceSet, as_manifests, focus_weights, load_faceset, target_masks
+from swaplab.generate.identity import IdentityLoss
 from swaplab.generate.losses import mask_loss, reconstruction_loss
 from swaplab.generate.models import PRESETS, ModelSpec, SwapModel, build_model
 from swaplab.generate.preview import write_preview
@@ -51,7 +53,10 @@ class TrainConfig:
     picks it where the hardware supports it; losses are always computed in fp32.
     ``pretrained`` starts from a ``pretrained.pt`` of ``swaplab generate pretrain`` (same
     architecture and size; ``builtin``: the one shipped for the preset); a pair identity that model
-    was pretrained on is refused.
+    was pretrained on is refused. ``identity_weight`` > 0 adds the identity loss
+    (generate/identity.py: FaceNet cosine of ``identity_faces`` dst faces swapped into src, per
+    step, to src's template; on luminance only unless ``identity_luma`` is False); off by default,
+    and a model trained with it records that FaceNet no longer judges it blindly.
     """
 
     src: tuple[Path, ...] | Path
@@ -76,6 +81,9 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "auto"
     mesh_masks: bool = True
+    identity_weight: float = 0.0
+    identity_faces: int = 2
+    identity_luma: bool = True
     pretrained: Path | None = None
     resume: bool = False
 
@@ -224,8 +232,9 @@ class Batcher:
         return batch
 
 
-def train_step(state: TrainState, batch: dict, config: TrainConfig) -> dict[str, float]:
-    """One optimiser step on both sides; returns the losses."""
+def train_step(state: TrainState, batch: dict, config: TrainConfig,
+               identity: IdentityLoss | None = None) -> dict[str, float]:
+    """One optimiser step on both sides (and the identity term when given); returns the losses."""
     device_type = next(state.model.parameters()).device.type
     losses = {}
     for side in ("src", "dst"):
@@ -235,6 +244,10 @@ def train_step(state: TrainState, batch: dict, config: TrainConfig) -> dict[str,
         # losses in fp32: SSIM's small windowed sums lose too much in bf16
         losses[side] = reconstruction_loss(face.float(), target, mask, focus, config.focus_weight)
         losses[f"{side}_mask"] = mask_loss(pred_mask.float(), mask)
+    if identity is not None:  # dst's unwarped faces swapped into src, as at swap time
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+            swapped, _ = state.model.swap(batch["dst"][1][:config.identity_faces], "src")
+        losses["identity"] = identity(swapped.float())
     total = sum(losses.values())
     state.optimiser.zero_grad(set_to_none=True)
     total.backward()
@@ -242,9 +255,16 @@ def train_step(state: TrainState, batch: dict, config: TrainConfig) -> dict[str,
     return {name: value.item() for name, value in losses.items()}
 
 
+LOG_COLUMNS = ("iteration", "seconds", "src", "dst", "src_mask", "dst_mask", "identity")
+
+
 def _write_log(log: list, folder: Path) -> None:
-    lines = ["iteration,seconds,src,dst,src_mask,dst_mask"]
-    lines += [",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row) for row in log]
+    """losses.csv; ``identity`` is empty where the identity term was off (and in older logs)."""
+    lines = [",".join(LOG_COLUMNS)]
+    for row in log:
+        cells = [f"{v:.6g}" if isinstance(v, float) and not math.isnan(v) else "" if isinstance(v, float)
+                 else str(v) for v in row]
+        lines.append(",".join(cells + [""] * (len(LOG_COLUMNS) - len(cells))))
     write_text_atomic(TrainOutput(folder).losses, "\n".join(lines) + "\n")
 
 
@@ -255,6 +275,8 @@ def _check(config: TrainConfig) -> None:
         raise SwaplabError("iterations and batch size must be at least 1")
     if config.minutes is not None and config.minutes <= 0:
         raise SwaplabError(f"--minutes {config.minutes}: a time budget must be positive")
+    if config.identity_weight < 0 or config.identity_faces < 1:
+        raise SwaplabError("--identity-weight must be >= 0 and --identity-faces >= 1")
 
 
 def run(config: TrainConfig, on_step: Callable[[int, dict], None] | None = None) -> TrainOutput:
@@ -298,10 +320,18 @@ def fit(config: TrainConfig, src: FaceSet, dst: FaceSet,
     state.meta = {**state.meta, "face_type": src.face_type, "src_identity": src.identity,
                   "dst_identity": dst.identity, "seed": config.seed, "precision": config.precision,
                   "device": str(device)}
+    identity = None
+    if config.identity_weight > 0:
+        identity = IdentityLoss(src, config.identity_weight, device, config.precision == "bf16",
+                                config.identity_luma)
+        state.meta["identity_loss"] = {"weight": config.identity_weight, "faces": config.identity_faces,
+                                       "luma": config.identity_luma,
+                                       "network": "facenet", "from_iteration": state.meta.get(
+                                           "identity_loss", {}).get("from_iteration", state.iteration)}
     save_config(config, output.config)
     batcher = Batcher(src, dst, config, device)
     try:
-        _loop(state, batcher, config, output.folder, on_step)
+        _loop(state, batcher, config, output.folder, on_step, identity)
     finally:
         save_checkpoint(state, output.folder)
         _write_log(state.log, output.folder)
@@ -358,7 +388,7 @@ def start_from_pretrained(state: TrainState, config: TrainConfig, identities: tu
 
 
 def _loop(state: TrainState, batcher: Batcher, config: TrainConfig, folder: Path,
-          on_step: Callable[[int, dict], None] | None) -> None:
+          on_step: Callable[[int, dict], None] | None, identity: IdentityLoss | None = None) -> None:
     start = clock()
     offset = state.log[-1][1] if state.log else 0.0  # seconds trained before a resume
     deadline = start + config.minutes * 60 - offset if config.minutes else None
@@ -367,10 +397,10 @@ def _loop(state: TrainState, batcher: Batcher, config: TrainConfig, folder: Path
         cap = config.iteration_cap
         task = progress.add_task("train", total=cap, completed=state.iteration)
         while (cap is None or state.iteration < cap) and (deadline is None or clock() < deadline):
-            losses = train_step(state, batcher.draw(state.generator), config)
+            losses = train_step(state, batcher.draw(state.generator), config, identity)
             state.iteration += 1
             elapsed = offset + clock() - start
-            state.log.append([state.iteration, elapsed, *(losses[k] for k in ("src", "dst", "src_mask", "dst_mask"))])
+            state.log.append([state.iteration, elapsed, *(losses.get(k, math.nan) for k in LOG_COLUMNS[2:])])
             progress.update(task, completed=state.iteration,
                             description=f"train src {losses['src']:.3f} dst {losses['dst']:.3f}")
             if on_step is not None:

@@ -138,6 +138,7 @@ SYSTEM_NAMES = {
     "mesoinception4": "MesoInception-4",
     "efficientnet": "EfficientNet",
     "lipsync": "Lip-sync (mouth landmarks + MFCC, LSTM)",
+    "sync-correlation": "Lip-sync baseline (mouth opening vs audio energy correlation, no learning)",
 }
 
 

@@ -72,14 +72,19 @@ def with_excluded(config_class: type, study: StudyRecord, manifests_field: str, 
     return config_class(**values, **{manifests_field: fakes}, excluded=tuple(s.key for s in study.failed))
 
 
-def lipsync_detector(config: MeasureConfig, study: StudyRecord) -> Path:
-    """The audio-visual lip-sync detector on the same real probes and kept fakes (failed swaps left out);
-    returns its ``metrics.csv``. Videos without audio are left out and counted there."""
+LIPSYNC_DETECTORS = ("lipsync", "sync-correlation")  # the LSTM and its training-free baseline
+
+
+def lipsync_detector(config: MeasureConfig, study: StudyRecord) -> list[Path]:
+    """The audio-visual lip-sync detectors (the LSTM and the correlation baseline) on the same real
+    probes and kept fakes (failed swaps left out); returns their ``metrics.csv``. Videos without
+    audio are left out and counted there."""
     out = StudyOutput(Path(config.build))
     real = videos_from_manifests([Path(p) for p in study.real_probes])
     fakes = {tier: videos_from_manifests([Path(p) for p in paths]) for tier, paths in study.fakes.items()}
-    return evaluate_lipsync(real, fakes, out.detect("lipsync", "all").folder, cache=out.folder / "cache" / "lipsync",
-                            seed=config.seed, device=config.device)
+    return [evaluate_lipsync(real, fakes, out.detect(name, "all").folder, cache=out.folder / "cache" / "lipsync",
+                             seed=config.seed, device=config.device, detector=name)
+            for name in LIPSYNC_DETECTORS]
 
 
 def trained_detectors(config: MeasureConfig, study: StudyRecord) -> dict[str, Path]:

@@ -9,7 +9,7 @@ import torch
 from swaplab.datasets.manifest import read_manifest
 from swaplab.core.errors import SwaplabError
 from swaplab.generate import augment, losses
-from swaplab.generate.blend import blend_into_frame, shape_mask
+from swaplab.generate.blend import blend_into_frame, shape_mask, sharpen_pasted, upscale_of
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.models import PRESETS, SWAP_MODELS, ModelSpec, build_model
 from swaplab.generate.train import TrainConfig, load_checkpoint
@@ -72,6 +72,22 @@ def test_blending_pastes_inside_the_mask_only() -> None:
     poisson, _ = blend_into_frame(textured, face * 0.5, mask, matrix, "poisson")
     assert poisson.shape == textured.shape and not np.array_equal(poisson, textured)
     assert shape_mask(mask, 2, 0).sum() < mask.sum() < shape_mask(mask, -2, 0).sum()
+
+
+def test_sharpening_steepens_an_enlarged_face_and_zero_leaves_it() -> None:
+    import cv2
+
+    edge = np.zeros((64, 64, 3), np.float32)
+    edge[:, 32:] = 0.8
+    soft = cv2.GaussianBlur(edge, (0, 0), 2.0)
+    assert sharpen_pasted(soft, 0.0, 4.0) is soft
+    sharp = sharpen_pasted(soft, 1.0, 4.0)
+    assert cv2.Laplacian(sharp, cv2.CV_32F).var() > 1.5 * cv2.Laplacian(soft, cv2.CV_32F).var()
+    assert sharp.min() >= 0 and sharp.max() <= 1
+    assert upscale_of(np.array([[0.25, 0, 0], [0, 0.25, 0]])) == pytest.approx(4.0)
+    with pytest.raises(SwaplabError, match="sharpen"):
+        from swaplab.generate.swap import SwapConfig
+        SwapConfig(model=Path("m"), dst=Path("d.mp4"), out=Path("o"), sharpen=9)
 
 
 def test_ssim_and_augmentation_are_sound() -> None:

@@ -1,0 +1,115 @@
+"""Merge settings of a swap (colour transfer, blend, sharpening, mask), chosen by measurement.
+
+Usage: python benchmarks/bench_merge.py --model MODEL_DIR --probe PROBE.mp4 --probe-faces faces.csv
+       --src-faces faces.csv [--vary colour=rct,lct,mkl,hist,none] [--vary sharpen=0,0.5,1]
+       [--threads 1] [--out bench_out/merge]
+
+One trained model, one dst clip: the clip is swapped once with the defaults of
+``swaplab generate swap`` and once per value of each ``--vary`` setting (one setting changed at a
+time, the others at their defaults), and every swap is measured as ``generate run`` measures it
+(``quality.json``). Writes ``merge.csv`` (one row per swap) and prints, per setting, the value
+with the best score:
+
+    score = mean(FaceNet acceptance, dlib acceptance) - shortfall
+
+where ``shortfall`` sums, over issue 11's realism goals, how far a figure falls outside its goal
+relative to the goal: sharpness ratio >= 0.5, seam colour and seam gradient ratios <= 1.5,
+fringe ratio <= 1, pose error <= 0.1 IOD, flicker ratio in [0.8, 1.2]. A setting that buys
+sharpness with a seam or lost acceptance does not win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import time
+from pathlib import Path
+
+SETTINGS = {"colour": str, "blend": str, "mask": str, "mask_erode": int, "mask_blur": int, "sharpen": float}
+FIGURES = ("facenet_accept_rate", "dlib_accept_rate", "similarity_to_src", "sharpness_ratio", "seam_colour_ratio",
+           "seam_gradient_ratio", "fringe_ratio", "pose_error_iod", "flicker_ratio")
+
+
+def shortfall(quality: dict) -> float:
+    """Sum of relative distances outside the realism goals (0 when every goal is met; NaN figures count 0)."""
+    def over(value: float, limit: float) -> float:
+        return 0.0 if math.isnan(value) else max(0.0, value - limit) / limit
+
+    def under(value: float, limit: float) -> float:
+        return 0.0 if math.isnan(value) else max(0.0, limit - value) / limit
+
+    figure = {key: float(quality.get(key, float("nan"))) for key in FIGURES}
+    return (under(figure["sharpness_ratio"], 0.5) + over(figure["seam_colour_ratio"], 1.5)
+            + over(figure["seam_gradient_ratio"], 1.5) + over(figure["fringe_ratio"], 1.0)
+            + over(figure["pose_error_iod"], 0.1) + under(figure["flicker_ratio"], 0.8)
+            + over(figure["flicker_ratio"], 1.2))
+
+
+def score(quality: dict) -> float:
+    """Mean acceptance by the two judges minus the realism shortfall (higher is better)."""
+    accepted = [float(quality.get(key, float("nan"))) for key in ("facenet_accept_rate", "dlib_accept_rate")]
+    accepted = [value for value in accepted if not math.isnan(value)]
+    return (sum(accepted) / len(accepted) if accepted else 0.0) - shortfall(quality)
+
+
+def variations(vary: list[str]) -> list[tuple[str, object]]:
+    """[(setting, value)] from 'name=v1,v2' arguments, the defaults first as ('default', None)."""
+    found: list[tuple[str, object]] = [("default", None)]
+    for item in vary:
+        name, _, values = item.partition("=")
+        if name not in SETTINGS or not values:
+            raise SystemExit(f"--vary {item!r}: use NAME=V1,V2 with NAME one of {', '.join(SETTINGS)}")
+        found += [(name, SETTINGS[name](value)) for value in values.split(",")]
+    return found
+
+
+def measure(args: argparse.Namespace, name: str, value: object) -> dict:
+    """Swap the probe with one setting changed and return its quality figures and score."""
+    from swaplab.datasets.outputs import SwapOutput
+    from swaplab.generate import pipeline, swap
+
+    folder = args.out / ("default" if value is None else f"{name}_{value}")
+    changed = {} if value is None else {name: value}
+    start = time.perf_counter()
+    pipeline.swap_measured(swap.SwapConfig(model=args.model, dst=args.probe, out=folder, dst_faces=args.probe_faces,
+                                           device="cpu", **changed), args.src_faces)
+    quality = json.loads(SwapOutput(folder, args.probe.stem).quality.read_text())
+    return {"setting": name, "value": "" if value is None else value,
+            **{key: quality.get(key, float("nan")) for key in FIGURES},
+            "shortfall": shortfall(quality), "score": score(quality), "seconds": time.perf_counter() - start}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, required=True, help="Model folder from `generate train`.")
+    parser.add_argument("--probe", type=Path, required=True, help="dst clip to swap.")
+    parser.add_argument("--probe-faces", type=Path, required=True, help="The clip's face manifest.")
+    parser.add_argument("--src-faces", type=Path, required=True, help="Face manifest of the person pasted in.")
+    parser.add_argument("--vary", action="append", default=[], help="NAME=V1,V2 (repeatable).")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("bench_out/merge"))
+    args = parser.parse_args()
+    import torch
+    torch.set_num_threads(args.threads)
+    rows = []
+    for name, value in variations(args.vary):
+        rows.append(measure(args, name, value))
+        print(json.dumps(rows[-1]), flush=True)
+        args.out.mkdir(parents=True, exist_ok=True)
+        with open(args.out / "merge.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    default = rows[0]
+    for name in dict.fromkeys(row["setting"] for row in rows[1:]):
+        best = max([row for row in rows[1:] if row["setting"] == name], key=lambda row: row["score"])
+        verdict = "better than" if best["score"] > default["score"] else "not better than"
+        print(f"{name}: best {best['value']} (score {best['score']:.3f}), {verdict} the default "
+              f"({default['score']:.3f})")
+    print(f"table written to {args.out / 'merge.csv'}")
+
+
+if __name__ == "__main__":
+    main()
