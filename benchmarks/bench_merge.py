@@ -70,7 +70,12 @@ def measure(args: argparse.Namespace, name: str, value: object) -> dict:
     from swaplab.datasets.outputs import SwapOutput
     from swaplab.generate import pipeline, swap
 
-    folder = args.out / ("default" if value is None else f"{name}_{value}")
+
+    from swaplab.datasets.outputs import TrainOutput
+    from swaplab.generate.train import load_checkpoint
+
+    iteration = load_checkpoint(TrainOutput(args.model).checkpoint)["iteration"]  # a new model: new folders
+    folder = args.out / f"it{iteration:07d}" / ("default" if value is None else f"{name}_{value}")
     changed = {} if value is None else {name: value}
     start = time.perf_counter()
     pipeline.swap_measured(swap.SwapConfig(model=args.model, dst=args.probe, out=folder, dst_faces=args.probe_faces,

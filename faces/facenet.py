@@ -147,7 +147,8 @@ class FaceNetTorch(_FaceNetInput):
         if self._model is None:
             from swaplab.faces.facenet_torch import load_inception_resnet_v1
 
-            self._model = load_inception_resnet_v1().to(self.device)
+            with torch.inference_mode(False):  # moving it must not turn its weights into inference tensors
+                self._model = load_inception_resnet_v1().to(self.device)
         return self._model
 
     @torch.inference_mode()

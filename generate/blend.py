@@ -47,6 +47,22 @@ def sharpen_pasted(face_frame: np.ndarray, amount: float, upscale: float) -> np.
     return np.clip(face_frame + amount * (face_frame - blurred), 0, 1)
 
 
+def _sharpen_region(face_frame: np.ndarray, matrix: np.ndarray, resolution: int, amount: float) -> np.ndarray:
+    """Sharpen only the box where the crop lands (plus the blur's reach), not the whole frame."""
+    upscale = upscale_of(matrix)
+    corners = align.apply(align.invert(matrix), np.array([[0, 0], [resolution, 0], [0, resolution],
+                                                          [resolution, resolution]], np.float64))
+    reach = int(np.ceil(3 * max(0.8, upscale / 2)))
+    height, width = face_frame.shape[:2]
+    x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int) - reach, 0)
+    x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int) + reach, [width, height])
+    if x1 <= x0 or y1 <= y0:
+        return face_frame
+    out = face_frame.copy()
+    out[y0:y1, x0:x1] = sharpen_pasted(face_frame[y0:y1, x0:x1], amount, upscale)
+    return out
+
+
 def blend_into_frame(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: np.ndarray,
                      method: str = "alpha", sharpen: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Paste a crop-space face into its frame.
@@ -65,8 +81,9 @@ def blend_into_frame(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matr
     (blended frame (H, W, 3) uint8, blend mask in frame space (H, W) float32)
     """
     height, width = frame.shape[:2]
-    face_frame = sharpen_pasted(align.paste(face, matrix, (width, height), cv2.INTER_LINEAR), sharpen,
-                                upscale_of(matrix))
+    face_frame = align.paste(face, matrix, (width, height), cv2.INTER_LINEAR)
+    if sharpen > 0:
+        face_frame = _sharpen_region(face_frame, matrix, face.shape[0], sharpen)
     mask_frame = np.clip(align.paste(mask, matrix, (width, height), cv2.INTER_LINEAR), 0, 1)
     if method == "alpha":
         out = frame.astype(np.float32) / 255 * (1 - mask_frame[..., None]) + face_frame * mask_frame[..., None]

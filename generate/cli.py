@@ -151,6 +151,8 @@ def run_command(
     identity_weight: float = typer.Option(None, help="Weight of the identity loss (FaceNet cosine of the swap to "
                                                      "src; then FaceNet no longer judges blindly), 0 = off "
                                                      "(default: 0)."),
+    sharpen: float = typer.Option(None, help="Unsharp-mask amount on the face enlarged into the frame, 0-4 "
+                                             "(default: 0)."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
@@ -158,7 +160,8 @@ def run_command(
     """Extract, train, swap and composite in one go; run it again to resume."""
     cfg = build_config(pipeline.PipelineConfig, config, src=tuple(src), dst=tuple(dst), out=out, dst_ref=dst_ref,
                        preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None,
-                       pretrained=pretrained, identity_weight=identity_weight, seed=seed, device=device)
+                       pretrained=pretrained, identity_weight=identity_weight, sharpen=sharpen, seed=seed,
+                       device=device)
     typer.echo(f"swapped video written to {pipeline.run(cfg).video}")
 
 

@@ -8,13 +8,15 @@ says so and dlib-ResNet, which training never saw, is the independent judge.
 
 The swapped face (N, 3, R, R) is cut to FaceNet's input the way extraction cuts a real face:
 MTCNN's usual box in an aligned crop (``typical_box_in_crop``) with FaceNet's margin, resized to
-160 px by bilinear interpolation, so the gradient reaches the decoder. With ``luma`` (the
-default) FaceNet sees the face's grey level (channel mean) in all three channels: the term can then only change
-the face's shading and shape, not paint colour into it (in colour, its gradient put red and purple
-blotches around eyes and mouth that both judges accepted; see the README).
+160 px by bilinear interpolation, so the gradient reaches the decoder. With ``luma`` FaceNet
+sees the face's grey level (channel mean) in all three channels, so the gradient at the output
+moves R, G and B alike; measured, it did not keep the decoder from painting the red and purple
+blotches around eyes and mouth that the colour term makes (README), so colour is the default.
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
@@ -49,12 +51,13 @@ class IdentityLoss:
     luma : feed FaceNet the grey level only (channel mean in 3 channels), for the template as for the swaps
     """
 
-    def __init__(self, src: FaceSet, weight: float, device: torch.device, bf16: bool, luma: bool = True) -> None:
+    def __init__(self, src: FaceSet, weight: float, device: torch.device, bf16: bool, luma: bool = False) -> None:
         from swaplab.faces.facenet_torch import load_inception_resnet_v1
 
         self.weight, self.bf16, self.luma = weight, bf16, luma
         self.window = facenet_window(src.face_type, src.resolution)
-        self.network = load_inception_resnet_v1().to(device).eval()
+        # a private copy: embedders share the cached network and move it between devices in inference mode
+        self.network = copy.deepcopy(load_inception_resnet_v1()).to(device).eval()
         for parameter in self.network.parameters():
             parameter.requires_grad_(False)
         picks = np.linspace(0, len(src.faces) - 1, min(TEMPLATE_FACES, len(src.faces))).round().astype(int)

@@ -42,7 +42,7 @@ class PipelineConfig:
     face set is the union of its inputs' faces. The first ``dst`` video receives src's face;
     ``dst_ref`` is an image of the person to replace there when several people show.
     ``iterations`` None: 2000 without a time budget, no cap with one. ``identity_weight``: the
-    training's identity loss (0: off; see generate/identity.py).
+    training's identity loss (0: off; see generate/identity.py); ``sharpen`` the swap's unsharp-mask amount.
     """
 
     src: tuple[Path, ...] | Path
@@ -59,6 +59,7 @@ class PipelineConfig:
     watermark: bool = False
     pretrained: Path | None = None
     identity_weight: float = 0.0
+    sharpen: float = 0.0
     seed: int = 0
     device: str = "auto"
 
@@ -138,6 +139,6 @@ def run(config: PipelineConfig) -> SwapOutput:
                     minutes=training_minutes(config, started, dst_video), seed=config.seed, device=config.device,
                     pretrained=config.pretrained, identity_weight=config.identity_weight)
     swap_measured(swap.SwapConfig(model=output.model.folder, dst=dst_video, out=output.swap.folder,
-                                  dst_faces=dst_faces, colour=config.colour, blend=config.blend,
+                                  dst_faces=dst_faces, colour=config.colour, blend=config.blend, sharpen=config.sharpen,
                                   watermark=config.watermark, device=config.device), src_faces)
     return output.swap

@@ -10,7 +10,6 @@ iterations, at the end and on Ctrl-C; ``resume`` continues exactly.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -55,7 +54,7 @@ class TrainConfig:
     architecture and size; ``builtin``: the one shipped for the preset); a pair identity that model
     was pretrained on is refused. ``identity_weight`` > 0 adds the identity loss
     (generate/identity.py: FaceNet cosine of ``identity_faces`` dst faces swapped into src, per
-    step, to src's template; on luminance only unless ``identity_luma`` is False); off by default,
+    step, to src's template; on the grey level with ``identity_luma``); off by default,
     and a model trained with it records that FaceNet no longer judges it blindly.
     """
 
@@ -83,7 +82,7 @@ class TrainConfig:
     mesh_masks: bool = True
     identity_weight: float = 0.0
     identity_faces: int = 2
-    identity_luma: bool = True
+    identity_luma: bool = False
     pretrained: Path | None = None
     resume: bool = False
 
@@ -262,8 +261,7 @@ def _write_log(log: list, folder: Path) -> None:
     """losses.csv; ``identity`` is empty where the identity term was off (and in older logs)."""
     lines = [",".join(LOG_COLUMNS)]
     for row in log:
-        cells = [f"{v:.6g}" if isinstance(v, float) and not math.isnan(v) else "" if isinstance(v, float)
-                 else str(v) for v in row]
+        cells = ["" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in row]
         lines.append(",".join(cells + [""] * (len(LOG_COLUMNS) - len(cells))))
     write_text_atomic(TrainOutput(folder).losses, "\n".join(lines) + "\n")
 
@@ -276,7 +274,7 @@ def _check(config: TrainConfig) -> None:
     if config.minutes is not None and config.minutes <= 0:
         raise SwaplabError(f"--minutes {config.minutes}: a time budget must be positive")
     if config.identity_weight < 0 or config.identity_faces < 1:
-        raise SwaplabError("--identity-weight must be >= 0 and --identity-faces >= 1")
+        raise SwaplabError("identity_weight must be >= 0 and identity_faces >= 1")
 
 
 def run(config: TrainConfig, on_step: Callable[[int, dict], None] | None = None) -> TrainOutput:
@@ -400,7 +398,7 @@ def _loop(state: TrainState, batcher: Batcher, config: TrainConfig, folder: Path
             losses = train_step(state, batcher.draw(state.generator), config, identity)
             state.iteration += 1
             elapsed = offset + clock() - start
-            state.log.append([state.iteration, elapsed, *(losses.get(k, math.nan) for k in LOG_COLUMNS[2:])])
+            state.log.append([state.iteration, elapsed, *(losses.get(k) for k in LOG_COLUMNS[2:])])
             progress.update(task, completed=state.iteration,
                             description=f"train src {losses['src']:.3f} dst {losses['dst']:.3f}")
             if on_step is not None:

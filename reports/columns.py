@@ -114,6 +114,7 @@ QUALITY_COLUMNS: tuple[Column, ...] = (
     Column("retrieval_src_share", "Frames nearer src than dst"),
     Column("pose_error_iod", "Pose error (inter-ocular distances)", "number"),
     Column("flicker_ratio", "Flicker, swapped / original", "number"),
+    Column("facenet_blind", "FaceNet judges blindly (no: trained with its identity loss)", "text"),
 )
 
 # --- extraction table (reports.faces.extraction_table) --------------------------------------------
@@ -140,6 +141,9 @@ SYSTEM_NAMES = {
     "lipsync": "Lip-sync (mouth landmarks + MFCC, LSTM)",
     "sync-correlation": "Lip-sync baseline (mouth opening vs audio energy correlation, no learning)",
 }
+
+
+TRAINING_FREE = frozenset({"sync-correlation"})  # detectors that learn nothing (no training to report)
 
 
 def display_name(code: str) -> str:

@@ -82,7 +82,8 @@ def detector_sentences(rows: list[dict]) -> list[str]:
     sentences = []
     if own:
         pooled = any(r.get(C.DET_TRAIN_TIER.key) == "all" for r in own)
-        how = "trained on every tier" if pooled else "trained and tested on each tier"
+        how = ("without training, on every tier" if rows[0][C.DET_DETECTOR.key] in C.TRAINING_FREE
+               else "trained on every tier" if pooled else "trained and tested on each tier")
         sentences.append(f"{name}, {how}, had an HTER at its dev threshold of "
                          f"{_join([_detection_clause(r) for r in own])}.")
     if cross:
