@@ -29,6 +29,14 @@ fringe_delta_e           mean CIELAB colour difference swapped vs original in th
 interior_delta_e         the same in the face interior
 fringe_ratio             fringe_delta_e / interior_delta_e: above 1 the border is off-colour more than
                          the face itself (a fringe)
+colour_anomaly_share     share of the face interior (mask >= 0.99) where the swapped face's colour, taken
+                         relative to its own typical skin colour, departs from the original's, taken
+                         relative to its own, at the same pixel: CIELAB a*b* (smoothed, Gaussian
+                         sigma 2 px) minus the interior's median a*b*, swapped minus original, farther
+                         apart than 10 (Delta E_ab). Blotches (red or purple eyelids, lips where dst's
+                         mouth is open, nostrils) raise it; a uniform tint does not (each face's median
+                         is removed), nor do lips or eyes where both faces have them. 0 for an
+                         untouched face
 
 Motion
 
@@ -68,6 +76,13 @@ DLIB_THRESHOLD = 0.904  # cosine of L2-normalised dlib-ResNet embeddings at the 
 REALISM_FRAMES = 48
 RING_PX = 5  # width of the rings inside and outside the mask edge
 LOCAL_PX = 15  # window of the local mean colours compared across the edge
+# colour_anomaly_share: chroma is smoothed first (4:2:0 video stores it at half resolution; blotches are
+# tens of pixels wide), and a pixel counts where the relative a*b* of swap and original are farther apart
+# than COLOUR_ANOMALY_DE, about 4x CIELAB's just-noticeable 2.3. On the lp_d12 (lp_d20) probes: plain swaps
+# 5.3-5.7 % (0.9 %) of the interior, identity-loss swaps with visible blotches 9.7-14.5 % (5.6 %); at 8 the
+# plain swaps' blur and pale lips weigh more, at 15 too few pixels are left
+CHROMA_SIGMA_PX = 2.0
+COLOUR_ANOMALY_DE = 10.0
 
 
 def _dlib_rates(fakes: list, dst: list, src: list, device: str) -> dict[str, float]:
@@ -212,6 +227,23 @@ def _delta_e(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float:
     return float(np.linalg.norm(lab[0] - lab[1], axis=1).mean())
 
 
+def _relative_chroma(image: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Smoothed CIELAB a*b* of ``region``'s pixels (N, 2) minus their median: colour without the overall tint."""
+    rows, cols = np.nonzero(region)
+    pad = int(3 * CHROMA_SIGMA_PX) + 1
+    top, left = max(rows.min() - pad, 0), max(cols.min() - pad, 0)
+    window = (slice(top, rows.max() + pad + 1), slice(left, cols.max() + pad + 1))
+    lab = cv2.cvtColor(image[window].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    chroma = cv2.GaussianBlur(lab[..., 1:], (0, 0), CHROMA_SIGMA_PX)[region[window]]
+    return chroma - np.median(chroma, axis=0)
+
+
+def _colour_anomaly(swapped: np.ndarray, original: np.ndarray, region: np.ndarray) -> float:
+    """Share of ``region`` (H, W) bool where the frames' relative a*b* differ by more than COLOUR_ANOMALY_DE."""
+    departure = _relative_chroma(swapped, region) - _relative_chroma(original, region)
+    return float(np.mean(np.linalg.norm(departure, axis=1) > COLOUR_ANOMALY_DE))
+
+
 @dataclass
 class RealismSums:
     """Per-measure sums over frames: swapped and original values (ratios are of sums)."""
@@ -240,6 +272,7 @@ def measure_frame(sums: RealismSums, swapped: np.ndarray, original: np.ndarray, 
         if regions.transition.any():
             sums.add(f"gradient_{name}", _gradient(image, regions.transition))
     sums.add("fringe", _delta_e(swapped, original, regions.inside))
+    sums.add("colour_anomaly", _colour_anomaly(swapped, original, regions.interior))
     interior = regions.interior & ~regions.inside
     if interior.any():
         sums.add("interior", _delta_e(swapped, original, interior))
@@ -252,7 +285,7 @@ def _ratio(sums: RealismSums, name: str) -> float:
 
 def realism_figures(video: Path, original: Path, mask_of: Callable[[int], np.ndarray | None],
                     frames: int = REALISM_FRAMES) -> dict[str, float]:
-    """Sharpness, seam and fringe figures (see the module docstring) on ``frames`` frames spread over the video.
+    """Sharpness, seam, fringe and colour-anomaly figures (see the module docstring) on ``frames`` frames spread over the video.
 
     ``mask_of(index)`` gives a frame's blend mask as (H, W) float in [0, 1], or None.
     """
@@ -270,6 +303,7 @@ def realism_from(sums: RealismSums) -> dict[str, float]:
     return {"sharpness_ratio": _ratio(sums, "sharp"), "seam_colour_ratio": _ratio(sums, "jump"),
             "seam_gradient_ratio": _ratio(sums, "gradient"), "fringe_delta_e": fringe,
             "interior_delta_e": interior, "fringe_ratio": fringe / interior if interior > 0 else float("nan"),
+            "colour_anomaly_share": sums.mean("colour_anomaly"),
             "realism_frames": len(sums.values.get("fringe", []))}
 
 

@@ -57,6 +57,37 @@ def test_realism_figures_see_blur_seams_and_fringes() -> None:
     assert fringe["fringe_delta_e"] > 10 and fringe["fringe_ratio"] > 3
 
 
+def _skin_face(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A 160x160 skin-coloured face (shading, grain, red lips, dark eyes) and its soft blend mask."""
+    rng = np.random.default_rng(seed)
+    shading = cv2.GaussianBlur(rng.normal(1, 0.15, (160, 160)).astype(np.float32), (0, 0), 6)[..., None]
+    grain = rng.normal(0, 3, (160, 160, 3)).astype(np.float32)
+    face = np.float32([205, 150, 125]) * shading + grain
+    cv2.ellipse(face, (80, 112), (20, 7), 0, 0, 360, (170, 70, 75), -1)  # lips
+    for x in (60, 100):
+        cv2.ellipse(face, (x, 70), (10, 5), 0, 0, 360, (70, 45, 40), -1)  # eyes
+    mask = np.zeros((160, 160), np.float32)
+    cv2.ellipse(mask, (80, 85), (50, 62), 0, 0, 360, 1.0, -1)
+    return np.clip(face, 0, 255).astype(np.uint8), cv2.GaussianBlur(mask, (0, 0), 2)
+
+
+def test_colour_anomaly_sees_blotches_not_a_uniform_tint() -> None:
+    face, mask = _skin_face()
+    assert _figures(face, face, mask)["colour_anomaly_share"] == 0
+    tinted = np.clip(face * np.float32([1.08, 0.95, 0.9]) + 6, 0, 255).astype(np.uint8)  # another skin tone
+    softer = cv2.GaussianBlur(tinted, (0, 0), 1.5)  # and a blurrier swap
+    assert _figures(tinted, face, mask)["colour_anomaly_share"] < 0.01
+    assert _figures(softer, face, mask)["colour_anomaly_share"] < 0.02
+    blotched = softer.astype(np.float32)
+    patches = np.zeros((160, 160), np.float32)
+    for centre in ((60, 82), (100, 82), (72, 98), (88, 98)):  # below the eyes, at the nostrils
+        cv2.circle(patches, centre, 8, 1.0, -1)
+    alpha = 0.6 * cv2.GaussianBlur(patches, (0, 0), 2)[..., None]
+    blotched = (blotched * (1 - alpha) + np.float32([170, 80, 140]) * alpha).astype(np.uint8)  # purple-red
+    share = _figures(blotched, face, mask)["colour_anomaly_share"]
+    assert share > 0.05 and share > 5 * _figures(softer, face, mask)["colour_anomaly_share"]
+
+
 def test_random_warp_has_deepfacelabs_strength() -> None:
     field = augment.random_warp_field(256, 64, torch.Generator().manual_seed(0))
     assert field.shape == (256, 64, 64, 2)
@@ -145,5 +176,6 @@ def test_swap_refuses_a_manifest_without_dsts_faces(tiny_swap: Path, astronaut_c
 def test_quality_json_has_acceptance_and_realism(tiny_swap: Path) -> None:
     quality = json.loads(RunOutput(tiny_swap, "grace_hopper_01").swap.quality.read_text())
     assert 0 <= quality["facenet_accept_rate"] <= 1 and quality["realism_frames"] > 0
-    for key in ("sharpness_ratio", "seam_colour_ratio", "seam_gradient_ratio", "fringe_delta_e", "fringe_ratio"):
+    for key in ("sharpness_ratio", "seam_colour_ratio", "seam_gradient_ratio", "fringe_delta_e", "fringe_ratio",
+                "colour_anomaly_share"):
         assert np.isfinite(quality[key]) and quality[key] >= 0, key
