@@ -25,9 +25,12 @@ from swaplab.generate import swap, train
 from swaplab.generate.quality import write_quality
 
 # Seconds per dst frame kept back from a time budget for swapping and measuring the swap
-# (mesh mask, model, paste, encode, FaceNet, MTCNN pose check), per model resolution; measured
-# on this project's 2-core CPU: about 0.15 s at 64 px. Doubled at 128 px.
-SWAP_SECONDS_PER_FRAME = {64: 0.15, 128: 0.3}
+# (mesh mask, model, paste, encode, then quality.json: FaceNet, dlib, MTCNN pose check, realism,
+# and the face sets' loading before the training loop), per model resolution. Measured on this
+# project's 2-core CPU: a 12-minute `generate run` at 64 px on a 175-frame dst spent 76 s outside
+# extraction and the training loop, 0.43 s a frame (0.15, the swap alone, overran the budget by
+# 50 s). 128 px: the swap's share doubled.
+SWAP_SECONDS_PER_FRAME = {64: 0.45, 128: 0.6}
 
 
 def _paths(value: tuple[Path, ...] | Path | list) -> tuple[Path, ...]:
