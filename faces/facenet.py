@@ -50,6 +50,15 @@ def graph_path() -> Path:
     return path
 
 
+def with_margin(box: np.ndarray, size: int = INPUT_SIZE, margin: int = MARGIN) -> np.ndarray:
+    """(x0, y0, x1, y1) grown by FaceNet's margin: ``margin`` pixels of a ``size`` px output crop,
+    scaled to the box's size (4,) float, unclipped."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    pad_x = margin * (x1 - x0) / (size - margin) / 2
+    pad_y = margin * (y1 - y0) / (size - margin) / 2
+    return np.array([x0 - pad_x, y0 - pad_y, x1 + pad_x, y1 + pad_y])
+
+
 def facenet_crop(image: np.ndarray, box: np.ndarray, size: int = INPUT_SIZE, margin: int = MARGIN) -> np.ndarray:
     """Cut a face box with margin and resize it to FaceNet's input.
 
@@ -65,12 +74,10 @@ def facenet_crop(image: np.ndarray, box: np.ndarray, size: int = INPUT_SIZE, mar
     -------
     ndarray, shape (size, size, 3), uint8
     """
-    x0, y0, x1, y1 = (float(v) for v in box)
-    pad_x = margin * (x1 - x0) / (size - margin) / 2
-    pad_y = margin * (y1 - y0) / (size - margin) / 2
+    x0, y0, x1, y1 = with_margin(box, size, margin)
     height, width = image.shape[:2]
-    left, top = int(max(x0 - pad_x, 0)), int(max(y0 - pad_y, 0))
-    right, bottom = int(min(x1 + pad_x, width)), int(min(y1 + pad_y, height))
+    left, top = int(max(x0, 0)), int(max(y0, 0))
+    right, bottom = int(min(x1, width)), int(min(y1, height))
     if right <= left or bottom <= top:
         raise SwaplabError(f"face box {box} lies outside the {width}x{height} image")
     return cv2.resize(image[top:bottom, left:right], (size, size), interpolation=cv2.INTER_AREA)

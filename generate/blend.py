@@ -27,6 +27,11 @@ def upscale_of(matrix: np.ndarray) -> float:
     return float(1 / np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
 
 
+def unsharp_sigma(upscale: float) -> float:
+    """Gaussian sigma (frame px) of the blur an enlargement by ``upscale`` left: half of it, at least 0.8."""
+    return max(0.8, upscale / 2)
+
+
 def sharpen_pasted(face_frame: np.ndarray, amount: float, upscale: float) -> np.ndarray:
     """Unsharp mask of a face pasted into frame space, at the scale its upscaling blurred it.
 
@@ -43,7 +48,7 @@ def sharpen_pasted(face_frame: np.ndarray, amount: float, upscale: float) -> np.
     """
     if amount <= 0:
         return face_frame
-    blurred = cv2.GaussianBlur(face_frame, (0, 0), max(0.8, upscale / 2))
+    blurred = cv2.GaussianBlur(face_frame, (0, 0), unsharp_sigma(upscale))
     return np.clip(face_frame + amount * (face_frame - blurred), 0, 1)
 
 
@@ -52,7 +57,7 @@ def _sharpen_region(face_frame: np.ndarray, matrix: np.ndarray, resolution: int,
     upscale = upscale_of(matrix)
     corners = align.apply(align.invert(matrix), np.array([[0, 0], [resolution, 0], [0, resolution],
                                                           [resolution, resolution]], np.float64))
-    reach = int(np.ceil(3 * max(0.8, upscale / 2)))
+    reach = int(np.ceil(3 * unsharp_sigma(upscale)))
     height, width = face_frame.shape[:2]
     x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int) - reach, 0)
     x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int) + reach, [width, height])

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from swaplab.faces.facenet import INPUT_SIZE, MARGIN, typical_box_in_crop
+from swaplab.faces.facenet import INPUT_SIZE, typical_box_in_crop, with_margin
 from swaplab.generate.faceset import FaceSet
 
 TEMPLATE_FACES = 256  # src faces averaged into the template
@@ -31,11 +31,9 @@ TEMPLATE_FACES = 256  # src faces averaged into the template
 def facenet_window(face_type: str, resolution: int) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) rows/columns of an R px aligned crop that FaceNet sees: the
     typical face box plus FaceNet's margin, clipped to the crop."""
-    x0, y0, x1, y1 = typical_box_in_crop(face_type, resolution)
-    pad_x = MARGIN * (x1 - x0) / (INPUT_SIZE - MARGIN) / 2
-    pad_y = MARGIN * (y1 - y0) / (INPUT_SIZE - MARGIN) / 2
-    left, top = max(0, int(round(x0 - pad_x))), max(0, int(round(y0 - pad_y)))
-    right, bottom = min(resolution, int(round(x1 + pad_x))), min(resolution, int(round(y1 + pad_y)))
+    x0, y0, x1, y1 = with_margin(typical_box_in_crop(face_type, resolution))
+    left, top = max(0, int(round(x0))), max(0, int(round(y0)))
+    right, bottom = min(resolution, int(round(x1))), min(resolution, int(round(y1)))
     return top, bottom, left, right
 
 
