@@ -17,8 +17,7 @@ detector is expected to fail on them (the study: 41.8 % EER on DeepfakeTIMIT lq)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from swaplab.core.device import intra_op_threads
 from swaplab.core.errors import SwaplabError
 from swaplab.core.fileio import atomic_path, write_json_atomic
 from swaplab.core.registry import Registry
@@ -125,17 +125,6 @@ def shift_audio(video: SyncFeatures, seconds: float) -> SyncFeatures:
     length = len(video.times) - steps
     # Delay: mouth at step t meets the sound of step t - steps.
     return mismatch(video, video, steps, 0, length) if seconds > 0 else mismatch(video, video, 0, steps, length)
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch's CPU ops on one intra-op thread inside the block, then restore the previous setting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # --- the model ---------------------------------------------------------------------------------------
@@ -333,7 +322,7 @@ class LipSyncDetector:
         Runs torch on one thread: a video's windows are one small batch, and extra intra-op threads only
         spin (measured on the shared 2-core machine: 2,500 video-s per CPU-s on 1 thread, 110-370 on 2).
         """
-        with one_thread():
+        with intra_op_threads(1):
             return np.array([float(s.mean()) if len(s) else np.nan for s in map(self.window_scores, videos)])
 
     def save_state(self, folder: Path) -> None:

@@ -3,7 +3,14 @@
 Each track gets one FaceNet embedding (the mean of its few best keyframe embeddings, best =
 detector score x face side); tracks of every input of one run are clustered by agglomerative
 clustering (cosine distance, average linkage) with a fixed distance threshold, so the same person
-is one cluster across shots and videos and two people are two clusters.
+is one cluster across shots and videos and two people are two clusters. Two rules keep people
+apart where FaceNet cannot:
+
+* two tracks seen in the same frame of one video are two people: their distance is set to
+  ``CANNOT_LINK``, so no cluster holds both (a group walking together, a two-person selfie);
+* a track whose faces are narrower than ``MIN_IDENTITY_WIDTH`` (median MTCNN box width) gets no
+  embedding (extraction leaves it out) and is a cluster of its own: FaceNet cannot tell people
+  apart at that size, and such tracks chained a whole group of hikers into one cluster.
 
 Threshold (``CLUSTER_DISTANCE``), measured with ``benchmarks/identity_threshold.py`` on real media:
 see the comment at ``CLUSTER_DISTANCE`` and the README. Genuine = two embeddings of one person, impostor = two
@@ -36,41 +43,70 @@ from swaplab.core.errors import SwaplabError
 # track (frames 223-231, mid-morph from the robot) at distance 0.55: 0.50 keeps them apart.
 CLUSTER_DISTANCE = 0.5
 REF_DISTANCE = 0.5
+# Measured with benchmarks/identity_by_face_size.py (2026-11-27): 68 faces of the 17 talking heads,
+# each frame shrunk so the face box is W px wide. Impostor pairs under 0.5: 0.6-0.8 % from 32 px up
+# (as filmed 0.8 %), 2.5 % at 24 px, 4.4 % at 20, 14.5 % at 16; genuine 95th percentile 0.48 at 32 px,
+# 0.50-0.51 below. Real small faces are also blurred: on multi/hikers.mp4 (tracks 15-30 px, walking)
+# FaceNet put 28 tracks of at least six people under 0.5 of each other (dlib-ResNet did no better).
+MIN_IDENTITY_WIDTH = 32.0
+CANNOT_LINK = 1e6  # distance between two tracks seen in one frame: average linkage never joins them
 BEST_FACES = 3
 FACE_RULES = ("largest", "ref", "all")
 
 
 @dataclass(frozen=True)
 class TrackSummary:
-    """What selection needs of one track: ids, size (faces, summed face area in px^2) and its (D,)
-    L2-normalised embedding (or None)."""
+    """What selection needs of one track: ids, size (faces, summed face area in px^2), its (D,)
+    L2-normalised embedding (or None) and the frames it has a face in (two tracks sharing a frame of
+    one video are two people)."""
 
     track_id: int
     video_id: str
     faces: int
     embedding: np.ndarray | None
     area: float = 0.0
+    frames: frozenset[int] = frozenset()
 
 
-def cluster_embeddings(embeddings: np.ndarray, threshold: float = CLUSTER_DISTANCE) -> np.ndarray:
+def cluster_embeddings(embeddings: np.ndarray, threshold: float = CLUSTER_DISTANCE,
+                       apart: np.ndarray | None = None) -> np.ndarray:
     """Cluster labels (N,) of L2-normalised embeddings (N, D): average-linkage, cosine distance.
 
-    Two groups merge while their mean pairwise cosine distance is below ``threshold``.
+    Two groups merge while their mean pairwise cosine distance is below ``threshold``. ``apart``
+    (N, N) bool marks pairs that are known to be two people (cannot-link): they never share a
+    cluster.
     """
     if len(embeddings) < 2:
         return np.zeros(len(embeddings), dtype=int)
     from sklearn.cluster import AgglomerativeClustering
 
-    model = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+    emb = np.asarray(embeddings, dtype=np.float64)
+    distance = np.clip(1.0 - emb @ emb.T, 0.0, 2.0)
+    np.fill_diagonal(distance, 0.0)
+    if apart is not None:
+        distance[np.asarray(apart, bool)] = CANNOT_LINK
+    model = AgglomerativeClustering(n_clusters=None, metric="precomputed", linkage="average",
                                     distance_threshold=threshold)
-    return model.fit_predict(np.asarray(embeddings, dtype=np.float64))
+    return model.fit_predict(distance)
+
+
+def seen_together(tracks: Sequence[TrackSummary]) -> np.ndarray:
+    """(N, N) bool: tracks with a face in the same frame of the same video."""
+    apart = np.zeros((len(tracks), len(tracks)), bool)
+    for a, first in enumerate(tracks):
+        for b in range(a + 1, len(tracks)):
+            second = tracks[b]
+            apart[a, b] = apart[b, a] = first.video_id == second.video_id and not first.frames.isdisjoint(second.frames)
+    return apart
 
 
 def cluster_tracks(tracks: Sequence[TrackSummary], threshold: float = CLUSTER_DISTANCE) -> dict[int, int]:
     """Track id -> cluster id. Cluster 0 has the most faces (ties: the larger summed face area), 1 the
-    next, ...; a track without an embedding is a cluster of its own."""
+    next, ...; tracks seen in one frame never share a cluster; a track without an embedding is a
+    cluster of its own."""
     with_emb = [t for t in tracks if t.embedding is not None]
-    labels = cluster_embeddings(np.stack([t.embedding for t in with_emb]), threshold) if with_emb else []
+    labels = (cluster_embeddings(np.stack([t.embedding for t in with_emb]), threshold, seen_together(with_emb))
+              if with_emb else [])
     raw = {t.track_id: int(label) for t, label in zip(with_emb, labels, strict=True)}
     start = max(raw.values(), default=-1) + 1
     raw.update({t.track_id: start + k for k, t in enumerate(t for t in tracks if t.embedding is None)})

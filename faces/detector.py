@@ -1,10 +1,11 @@
 """Face detection with MTCNN (facenet-pytorch's shipped weights) and ONet tracking between keyframes.
 
-Full MTCNN runs an image pyramid through three networks; it is the costly
-part of extraction. Between keyframes we track: the previous face box is
+Full MTCNN runs an image pyramid through three networks (our cascade,
+:mod:`swaplab.faces.mtcnn`); it is the costly part of extraction. Between keyframes we track: the previous face box is
 squared, cut and fed to MTCNN's last stage (ONet) alone, exactly as MTCNN's
 own third stage does, which refines the box and gives 5 landmarks and a
-confidence. A face the tracker loses is looked for again by full detection.
+confidence. A face ONet loses is looked for again by full MTCNN on a window around its last box
+(:meth:`FaceDetector.redetect`), a fraction of the frame's cost.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from torch.nn.functional import interpolate
 
 from swaplab.core.device import resolve_device
+from swaplab.faces.mtcnn import detect_faces
 
 
 @dataclass(frozen=True)
@@ -69,25 +71,47 @@ class FaceDetector:
         self.min_face_size = min_face_size
         self._mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds),
                             post_process=False, device=self.device)
+        # channels_last: PyTorch's CPU max-pooling is 7-11x faster on it; a hikers frame takes 43 ms
+        # instead of 58 on one thread, ONet tracking 0.9 ms instead of 1.7, boxes equal to 1e-4 px
+        self._mtcnn.to(memory_format=torch.channels_last)
         self._mtcnn.eval()
 
     def describe(self) -> str:
         """Detector name and settings, for manifests."""
-        return (f"mtcnn(facenet-pytorch {version('facenet-pytorch')}, min_face={self.min_face_size}, "
-                f"thresholds={list(self.thresholds)})")
+        return (f"mtcnn(facenet-pytorch {version('facenet-pytorch')} weights, swaplab cascade, "
+                f"min_face={self.min_face_size}, thresholds={list(self.thresholds)})")
 
     @torch.inference_mode()
     def detect(self, frames: np.ndarray) -> list[list[Detection]]:
-        """Detect every face in a batch of equal-size RGB frames (B, H, W, 3) uint8."""
-        boxes, probs, points = self._mtcnn.detect(np.asarray(frames), landmarks=True)
+        """Detect every face in each RGB frame of (B, H, W, 3) uint8, largest first."""
+        nets = (self._mtcnn.pnet, self._mtcnn.rnet, self._mtcnn.onet)
         found = []
-        for frame_boxes, frame_probs, frame_points in zip(boxes, probs, points, strict=True):
-            if frame_boxes is None:
-                found.append([])
-                continue
-            found.append([Detection(np.asarray(b, np.float64), float(p), np.asarray(lm, np.float64))
-                          for b, p, lm in zip(frame_boxes, frame_probs, frame_points, strict=True)])
+        for frame in np.asarray(frames):
+            boxes, scores, landmarks = detect_faces(nets, frame, self.min_face_size, self.thresholds)
+            found.append([Detection(box, float(score), points)
+                          for box, score, points in zip(boxes, scores, landmarks, strict=True)])
         return found
+
+    @torch.inference_mode()
+    def redetect(self, frame: np.ndarray, previous: Detection, reach: float = 1.0) -> Detection | None:
+        """Full MTCNN on a window around ``previous``'s box on ``frame`` (H, W, 3); the face there or None.
+
+        The window is the box grown by ``reach`` box sides on every side (clipped to the frame);
+        the detection overlapping ``previous`` most is returned, in frame pixels, when it
+        overlaps at all.
+        """
+        height, width = frame.shape[:2]
+        x0, y0, x1, y1 = previous.box
+        grow_x, grow_y = (x1 - x0) * reach, (y1 - y0) * reach
+        left, top = int(max(0, x0 - grow_x)), int(max(0, y0 - grow_y))
+        right, bottom = int(min(width, x1 + grow_x + 1)), int(min(height, y1 + grow_y + 1))
+        if min(right - left, bottom - top) < self.min_face_size:
+            return None
+        found = self.detect(np.ascontiguousarray(frame[top:bottom, left:right])[None])[0]
+        offset = np.array([left, top], np.float64)
+        moved = [Detection(det.box + np.tile(offset, 2), det.score, det.landmarks + offset) for det in found]
+        best = max(moved, key=lambda det: iou(det.box, previous.box), default=None)
+        return best if best is not None and iou(best.box, previous.box) > 0 else None
 
     @torch.inference_mode()
     def track(self, frame: np.ndarray, previous: Detection) -> Detection | None:

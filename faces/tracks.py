@@ -1,13 +1,15 @@
 """Face tracks: linking detections over time, the online multi-face tracker, and landmark smoothing.
 
 A track is one face followed through consecutive frames of one shot. :class:`FaceTracker` runs
-over a video's frames in order: full MTCNN on keyframes (every ``detect_every``-th frame, the
-first frame of a shot, and any frame where a face was lost), ONet tracking of every open track
-in between. A track ends when
+over a video's frames in order: full MTCNN on keyframes (every ``detect_every``-th frame and the
+first frame of a shot), ONet tracking of every open track in between. A face ONet loses is looked for by full MTCNN in a
+window around its last box (a fraction of a frame's detection); if it is not there either, it
+waits for the next keyframe: a detection there that overlaps its last box continues the track, and
+the frames in between are followed back from it. A track ends when
 
 * a shot cut starts (tracks never cross a cut; the frames held for following a new face back
   are cleared too),
-* ONet loses the face, or a keyframe detection no longer overlaps it,
+* no detection of the next keyframe overlaps its last box (ONet lost it and it is gone),
 * the face's identity changes: on keyframes the face's FaceNet embedding is compared with the
   track's running template (mean of its embeddings so far); a cosine distance above
   ``split_distance`` ends the track and starts a new one (a person walking in front of another,
@@ -48,6 +50,11 @@ class Track:
     @property
     def last(self) -> Detection:
         return self.faces[max(self.faces)]
+
+    @property
+    def median_width(self) -> float:
+        """Median face box width in pixels."""
+        return float(np.median([face.box[2] - face.box[0] for face in self.faces.values()]))
 
     @property
     def total_area(self) -> float:
@@ -151,30 +158,32 @@ class FaceTracker:
     def step(self, index: int, image: np.ndarray, shot: int) -> None:
         """Process frame ``index`` (H, W, 3) uint8 RGB of shot ``shot``; frames must come in order.
 
-        Keyframes: every ``detect_every``-th frame of a shot (its first included), and a frame
-        where ONet lost an open face. A face first found on a keyframe is followed back with ONet
+        Keyframes: every ``detect_every``-th frame of a shot (its first included). A face first
+        found on a keyframe, or found again there after ONet lost it, is followed back with ONet
         over the frames since the previous keyframe, so no frame waits for detection.
         """
         if shot != self.shot:
             self.open, self.shot, self.shot_start = [], shot, index
             self._recent.clear()
-        keyframe = (index - self.shot_start) % self.detect_every == 0
-        if not keyframe and self.open:
-            keyframe = not self._follow(index, image)
-        if keyframe:
+        if (index - self.shot_start) % self.detect_every == 0:
             self._detect(index, image)
+        else:
+            self._follow(index, image)
         self._drop_duplicates(index)
         if self._recent.maxlen:
             self._recent.append((index, image))
 
-    def _follow(self, index: int, image: np.ndarray) -> bool:
-        """ONet-track every open face; False (and nothing recorded) when one is lost."""
-        found = [self.detector.track(image, track.last) for track in self.open]
-        if any(det is None for det in found):
-            return False
-        for track, det in zip(self.open, found, strict=True):
-            track.add(index, det, "tracked")
-        return True
+    def _follow(self, index: int, image: np.ndarray) -> None:
+        """ONet-track every open face still followed; a lost one is re-detected near its last box or waits."""
+        for track in self.open:
+            if index - 1 not in track.faces:
+                continue  # lost earlier in this keyframe interval
+            found = self.detector.track(image, track.last)
+            source = "tracked"
+            if found is None:
+                found, source = self.detector.redetect(image, track.last), "detected"
+            if found is not None:
+                track.add(index, found, source)
 
     def _detect(self, index: int, image: np.ndarray) -> None:
         detections = self.detector.detect(image[None])[0]
@@ -192,18 +201,16 @@ class FaceTracker:
             if track is not None and not self._same_person(track, emb):
                 self.identity_splits += 1
                 track = None
-            new = track is None
-            track = self._new_track() if new else track
+            track = self._new_track() if track is None else track
             track.add(index, det, "detected")
-            if new:
-                self._backfill(track, det)
+            self._backfill(track, det)  # a new face, or one ONet lost since the last keyframe
             if emb is not None:
                 track.embeddings.append((det.score * np.sqrt(det.area), emb))
             still_open.append(track)
         self.open = still_open
 
     def _backfill(self, track: Track, det: Detection) -> None:
-        """Follow a new face back through the frames since the last keyframe, until ONet loses it."""
+        """Follow a face back through the frames since the last keyframe it lacks, until ONet loses it."""
         previous = det
         for index, image in reversed(self._recent):
             if index in track.faces or any(index in t.faces and iou(t.faces[index].box, previous.box) >= DUPLICATE_IOU
@@ -237,7 +244,10 @@ class FaceTracker:
         """Two open tracks on the same face: keep the older one, end the other (its face at ``index`` too)."""
         kept: list[Track] = []
         for track in sorted(self.open, key=lambda t: t.track_id):
-            if any(iou(track.faces[index].box, other.faces[index].box) >= DUPLICATE_IOU for other in kept):
+            if index not in track.faces:  # lost by ONet: waits for the next keyframe
+                kept.append(track)
+                continue
+            if any(index in other.faces and iou(track.faces[index].box, other.faces[index].box) >= DUPLICATE_IOU for other in kept):
                 del track.faces[index]
                 del track.sources[index]
                 continue

@@ -103,9 +103,16 @@ def trained_detectors(config: MeasureConfig, study: StudyRecord) -> dict[str, Pa
 def require_attacks(study: StudyRecord) -> None:
     """Refuse a build whose every swap failed: there is no attack to measure."""
     if not any(study.fakes.values()):
-        reasons = sorted({swap.reason.split(":")[0] for swap in study.failed})
-        raise SwaplabError(f"every swap failed ({study.failed_count} of {len(study.swaps)}: {'; '.join(reasons)}); "
-                           "no attack to measure: train the models longer (--minutes / --iterations)")
+        raise SwaplabError(f"every swap failed ({failed_swaps(study)}); no attack to measure: {TRAIN_LONGER}")
+
+
+TRAIN_LONGER = "train the models longer (--minutes / --iterations)"
+
+
+def failed_swaps(study: StudyRecord) -> str:
+    """'F of N: reason; reason' for the build's failed swaps."""
+    reasons = sorted({swap.reason.split(":")[0] for swap in study.failed})
+    return f"{study.failed_count} of {len(study.swaps)}: {'; '.join(reasons)}"
 
 
 def run(config: MeasureConfig) -> Path:
@@ -117,7 +124,12 @@ def run(config: MeasureConfig) -> Path:
     fr.run(with_excluded(fr.FRConfig, study, "attacks", genuine=tuple(Path(p) for p in study.genuine),
                          out=out.fr.folder, backends=config.backends or default_backends(),
                          bootstrap=config.bootstrap, seed=config.seed, device=config.device))
-    detectors = trained_detectors(config, study)
+    try:
+        detectors = trained_detectors(config, study)
+    except SwaplabError as error:  # too few fakes for the split: say when failed swaps are why
+        if not study.failed_count:
+            raise
+        raise SwaplabError(f"{error} (swaps failed: {failed_swaps(study)}; {TRAIN_LONGER})") from error
     if config.lipsync:
         try:
             lipsync_detector(config, study)

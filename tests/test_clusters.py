@@ -27,6 +27,19 @@ def test_tracks_cluster_by_person_and_cluster_0_has_most_faces() -> None:
     assert cluster_tracks([*tracks, no_embedding])[9] == 3
 
 
+def test_tracks_seen_in_one_frame_never_share_a_cluster() -> None:
+    rng = np.random.default_rng(3)
+    look_alike = [person(0, 0.05, rng) for _ in range(4)]  # four tracks FaceNet finds alike
+    frames = [range(0, 50), range(0, 50), range(60, 90), range(100, 120)]
+    tracks = [TrackSummary(t, "walk", len(f), emb, frames=frozenset(f))
+              for t, (emb, f) in enumerate(zip(look_alike, frames, strict=True))]
+    groups = cluster_tracks(tracks)
+    assert groups[0] != groups[1]  # side by side in frames 0-49: two people
+    assert len(set(groups.values())) == 2
+    other_video = [TrackSummary(t.track_id, f"v{t.track_id}", t.faces, t.embedding, frames=t.frames) for t in tracks]
+    assert len(set(cluster_tracks(other_video).values())) == 1  # same frame numbers of different videos: no rule
+
+
 def test_rules_choose_whom_to_keep() -> None:
     tracks = tracks_of([0, 1, 0, 2, 1], [10, 50, 30, 5, 20])
     groups = cluster_tracks(tracks)

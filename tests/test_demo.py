@@ -20,13 +20,16 @@ from swaplab.study import build
 def test_demo_runs_the_whole_study(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = CliRunner().invoke(app, ["demo", "--out", str(out), "--seconds", "2", "--iterations", "2"])
+    # two iterations make smudges: most or all swaps leave no detectable face, and study run refuses,
+    # saying why (every swap failed, or too few fakes left for the detectors' split) and what to do
     assert result.exit_code == 2, result.output
-    assert "error: every swap failed (8 of 8: no face detected in the fake)" in result.stderr
-    assert "train the models longer" in result.stderr
     study = StudyRecord.from_file(out / "study.json")
-    assert len(study.swaps) == 8 and study.failed_count == 8 and not study.fakes
-    assert json.loads((out / "study.json").read_text())["failed_count"] == 8
-    assert all(s.face_change > 10 for s in study.swaps)  # the face was changed, but no face is left in it
+    failed = study.failed_count
+    assert len(study.swaps) == 8 and failed >= 4 and len(study.failed) == failed
+    assert f"{failed} of 8: no face detected in the fake" in result.stderr
+    assert "train the models longer" in result.stderr and result.stderr.count("error:") == 1
+    assert json.loads((out / "study.json").read_text())["failed_count"] == failed
+    assert all(s.face_change > 10 for s in study.swaps)  # every face was changed
     for tier in ("lq", "hq"):
         assert len(list((out / "fakes" / tier).glob("*/*/quality.json"))) == 4  # 2 probe segments each, both ways
     # enrolment, training and probes come from disjoint segments, and study.json says which
@@ -41,7 +44,8 @@ def test_demo_runs_the_whole_study(tmp_path: Path) -> None:
     again = build.run(build.BuildConfig(index=out / "sample_index.csv", out=out, iterations=2, workers=2))
     assert [m.stat().st_mtime_ns for m in models] == stamps and len(models) == 2
     assert StudyRecord.from_file(again.record) == study and again.record == out / "study.json"
-    # the build's typed output names what it wrote: 2 models, 8 swapped videos (all failed), no attack kept
-    assert len(again.jobs) == 2 and sum(map(len, again.swapped.values())) == 8 and not again.fakes
-    assert sorted(again.failed) == sorted(v for videos in again.swapped.values() for v in videos)
+    # the build's typed output names what it wrote: 2 models, 8 swapped videos, the failed ones apart
+    assert len(again.jobs) == 2 and sum(map(len, again.swapped.values())) == 8
+    assert len(again.failed) == failed and sum(map(len, again.fakes.values())) == 8 - failed
+    assert set(again.failed) <= {v for videos in again.swapped.values() for v in videos}
     assert all(p.is_file() for p in (*again.failed, *again.real_probes, *again.enrolment.values()))

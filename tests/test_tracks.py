@@ -50,8 +50,8 @@ def test_linking_a_face_that_was_missed_on_a_keyframe_does_not_crash() -> None:
 class FakeDetector:
     """Detects the faces it is told for each frame; ONet tracking returns the same box."""
 
-    def __init__(self, faces: dict[int, list[Detection]]) -> None:
-        self.faces, self.calls = faces, []
+    def __init__(self, faces: dict[int, list[Detection]], refound: tuple[int, ...] = ()) -> None:
+        self.faces, self.calls, self.refound = faces, [], refound
 
     def detect(self, frames: np.ndarray) -> list[list[Detection]]:
         index = int(frames[0, 0, 0, 0])
@@ -61,6 +61,11 @@ class FakeDetector:
     def track(self, frame: np.ndarray, previous: Detection) -> Detection | None:
         index = int(frame[0, 0, 0])
         return previous if self.faces.get(index) else None
+
+    def redetect(self, frame: np.ndarray, previous: Detection) -> Detection | None:
+        index = int(frame[0, 0, 0])
+        self.calls.append(("near", index))
+        return previous if index in self.refound else None
 
 
 def run_tracker(faces: dict[int, list[Detection]], shots: list[int], people: dict[int, list[int]],
@@ -104,3 +109,35 @@ def test_tracker_without_identity_check_and_duplicates() -> None:
     for t in range(3):
         tracker.step(t, np.full((8, 8, 3), t, np.uint8), 0)
     assert [sorted(t.faces) for t in tracker.finished()] == [[0, 1, 2]]
+
+
+def test_a_face_onet_loses_is_found_near_its_box_or_waits_for_the_next_keyframe() -> None:
+    # ONet loses the face on frames 2 and 6; the window re-detection finds it on 6, not on 2; no
+    # full-frame detection off the keyframes; one track: frame 2 gets no face (the following-back
+    # from keyframe 4 loses it there too) and frame 3 is followed back from keyframe 4
+    faces = {t: [det(10, 10, 50)] for t in range(9) if t not in (2, 6)}
+    detector = FakeDetector(faces, refound=(6,))
+    tracker = FaceTracker(detector, None, detect_every=4)
+    for t in range(9):
+        tracker.step(t, np.full((8, 8, 3), t, np.uint8), 0)
+    assert [call for call in detector.calls if not isinstance(call, tuple)] == [0, 4, 8]
+    assert ("near", 2) in detector.calls and ("near", 6) in detector.calls
+    (track,) = tracker.finished()
+    assert sorted(track.faces) == [0, 1, 3, 4, 5, 6, 7, 8]
+    assert track.sources[6] == "detected" and track.sources[3] == "tracked"
+
+
+def test_tracks_of_faces_too_small_to_identify_get_no_embedding(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from swaplab.faces.extract import summaries
+    from swaplab.faces.tracks import Track
+
+    emb = np.ones(4, np.float32) / 2
+    small = Track({0: det(0, 0, 20), 1: det(0, 0, 24), 2: det(0, 0, 60)}, track_id=0, embeddings=[(1.0, emb)])
+    large = Track({0: det(100, 0, 40), 1: det(100, 0, 44)}, track_id=1, embeddings=[(1.0, emb)])
+    scan = SimpleNamespace(video_id="walk", tracks=[small, large])
+    assert small.median_width == 24 and large.median_width == 42
+    first, second = summaries([scan], min_width=32)
+    assert first.embedding is None and second.embedding is not None
+    assert first.frames == {0, 1, 2} and second.frames == {0, 1}

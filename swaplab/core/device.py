@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 from swaplab.core.errors import SwaplabError
@@ -33,3 +36,14 @@ def resolve_precision(name: str, device: torch.device) -> str:
     if name not in ("fp32", "bf16"):
         raise SwaplabError(f"precision {name!r}: choose auto, fp32 or bf16")
     return name
+
+
+@contextmanager
+def intra_op_threads(threads: int) -> Iterator[None]:
+    """Run torch's CPU ops on ``threads`` (at least 1) intra-op threads inside the block, then restore."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
