@@ -27,7 +27,8 @@ import math
 import time
 from pathlib import Path
 
-SETTINGS = {"colour": str, "blend": str, "mask": str, "mask_erode": int, "mask_blur": int, "sharpen": float}
+SETTINGS = {"colour": str, "blend": str, "mask": str, "mask_erode": int, "mask_blur": int, "sharpen": float,
+            "keep_mouth": lambda text: text.lower() in ("1", "true", "yes")}
 FIGURES = ("facenet_accept_rate", "dlib_accept_rate", "similarity_to_src", "sharpness_ratio", "seam_colour_ratio",
            "seam_gradient_ratio", "fringe_ratio", "pose_error_iod", "flicker_ratio")
 

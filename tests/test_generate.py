@@ -162,3 +162,28 @@ def test_generate_run_end_to_end(tiny_swap: Path, sample_dir: Path) -> None:
 def test_presets_are_valid() -> None:
     for spec in PRESETS.values():
         assert spec.resolution % 16 == 0
+
+
+@pytest.mark.parametrize("arch", ["df", "liae", "original"])
+def test_reconstructing_both_sides_in_one_pass_equals_one_side_at_a_time(arch: str) -> None:
+    torch.manual_seed(0)
+    model = build_model(ModelSpec(arch, 64, 8, 32, 8)).eval()
+    src, dst = torch.rand(3, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    both = model.reconstruct_both(src, dst)
+    for (face, mask), (alone_face, alone_mask) in zip(both, (model.reconstruct(src, "src"), model.reconstruct(dst, "dst"))):
+        torch.testing.assert_close(face, alone_face)
+        torch.testing.assert_close(mask, alone_mask)
+    assert both[0][0].shape == (3, 3, 64, 64) and both[1][1].shape == (2, 1, 64, 64)
+
+
+def test_mouth_interior_mask_covers_an_open_mouth_only() -> None:
+    from swaplab.faces import mesh
+    from swaplab.generate.faceset import mouth_interior_mask
+
+    dense = np.zeros((mesh.N_POINTS, 2))
+    angles = np.linspace(0, 2 * np.pi, len(mesh.LIPS_INNER), endpoint=False)
+    for height, expected in ((8.0, True), (0.0, False)):  # lips 8 px apart, then closed
+        dense[list(mesh.LIPS_INNER)] = np.stack([32 + 10 * np.cos(angles), 44 + height * np.sin(angles)], axis=1)
+        mask = mouth_interior_mask(dense, 64)
+        assert mask.shape == (64, 64) and mask.dtype == np.float32
+        assert (mask[44, 32] > 0.9) == expected and mask[10, 10] == 0 and mask.max() <= 1
