@@ -170,7 +170,8 @@ def test_reconstructing_both_sides_in_one_pass_equals_one_side_at_a_time(arch: s
     model = build_model(ModelSpec(arch, 64, 8, 32, 8)).eval()
     src, dst = torch.rand(3, 3, 64, 64), torch.rand(2, 3, 64, 64)
     both = model.reconstruct_both(src, dst)
-    for (face, mask), (alone_face, alone_mask) in zip(both, (model.reconstruct(src, "src"), model.reconstruct(dst, "dst"))):
+    alone = (model.reconstruct(src, "src"), model.reconstruct(dst, "dst"))
+    for (face, mask), (alone_face, alone_mask) in zip(both, alone, strict=True):
         torch.testing.assert_close(face, alone_face)
         torch.testing.assert_close(mask, alone_mask)
     assert both[0][0].shape == (3, 3, 64, 64) and both[1][1].shape == (2, 1, 64, 64)
