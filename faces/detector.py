@@ -15,10 +15,9 @@ from importlib.metadata import version
 
 import numpy as np
 import torch
-from torch.nn.functional import interpolate
 
 from swaplab.core.device import resolve_device
-from swaplab.faces.mtcnn import detect_faces
+from swaplab.faces.mtcnn import detect_faces, onet_outputs, square
 
 
 @dataclass(frozen=True)
@@ -116,30 +115,8 @@ class FaceDetector:
     @torch.inference_mode()
     def track(self, frame: np.ndarray, previous: Detection) -> Detection | None:
         """Refine ``previous``'s box on ``frame`` (H, W, 3) with ONet; None when the face is lost."""
-        height, width = frame.shape[:2]
-        box = _square(previous.box)
-        x0, y0, x1, y1 = (int(v) for v in np.trunc(box))
-        left, top, right, bottom = max(x0, 1), max(y0, 1), min(x1, width), min(y1, height)
-        if right <= left or bottom <= top:
+        boxes, scores, landmarks, inside = onet_outputs(self._mtcnn.onet, frame, square(previous.box[None]),
+                                                        self.device)
+        if not inside[0] or scores[0] <= self.thresholds[2]:
             return None
-        patch = torch.as_tensor(frame[top - 1:bottom, left - 1:right], device=self.device)
-        patch = patch.permute(2, 0, 1)[None].float()
-        patch = (interpolate(patch, size=(48, 48), mode="area") - 127.5) * 0.0078125
-        regression, points, probs = self._mtcnn.onet(patch)
-        score = float(probs[0, 1])
-        if score <= self.thresholds[2]:
-            return None
-        size = box[2:] - box[:2] + 1
-        points = points[0].cpu().numpy().astype(np.float64)
-        landmarks = np.stack([size[0] * points[:5] + box[0] - 1, size[1] * points[5:] + box[1] - 1], axis=1)
-        refined = box + regression[0].cpu().numpy().astype(np.float64) * np.tile(size, 2)
-        return Detection(refined, score, landmarks)
-
-
-def _square(box: np.ndarray) -> np.ndarray:
-    """Grow a box to a square about its centre, as MTCNN does between stages."""
-    width, height = box[2] - box[0], box[3] - box[1]
-    side = max(width, height)
-    x0 = box[0] + width * 0.5 - side * 0.5
-    y0 = box[1] + height * 0.5 - side * 0.5
-    return np.array([x0, y0, x0 + side, y0 + side], dtype=np.float64)
+        return Detection(boxes[0], float(scores[0]), landmarks[0])

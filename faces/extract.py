@@ -10,8 +10,9 @@ Two passes, one decode of each input, so that memory stays flat for long videos:
    kept for the sidecar; this runs on a worker thread (:class:`CropWriter`, frames in order) while
    the tracker goes on with the next frames, and decoding plus shot-cut detection run a few frames
    ahead on another (:func:`swaplab.core.readahead.read_ahead`): PyAV, OpenCV, PNG encoding and
-   MediaPipe release the GIL, so the threads share the cores. After every input is scanned, the tracks of all inputs are clustered by
-   identity (:mod:`swaplab.faces.clusters`) and a rule chooses whose faces to keep;
+   MediaPipe release the GIL, so the threads share the cores. After every input is scanned, the
+   tracks of all inputs are clustered by identity (:mod:`swaplab.faces.clusters`) and a rule
+   chooses whose faces to keep;
 2. write: every face becomes a row of the all-faces manifest, the kept ones also of the face
    set; one contact sheet per cluster and ``clusters.csv`` let the user see who is who (and
    re-select with ``generate select``). With landmark smoothing (``smooth`` > 1) a face's

@@ -17,8 +17,10 @@ facenet-pytorch's own ``detect`` resizes the pyramid levels and every candidate 
 walking group), and that took a third of detection time; here every resize is ``cv2.resize``
 with ``INTER_AREA`` (the same area averaging, exact pixel weights), the boxes' patches go to
 R-Net and O-Net as one batch, and the networks run channels-last (PyTorch's CPU max-pooling is
-7-11x faster in that layout). Boxes and landmarks agree with facenet-pytorch's to a fraction of a
-pixel on real frames (``tests/test_mtcnn.py``).
+7-11x faster in that layout). On 132 real faces (every 23rd frame of five clips) it finds 131,
+landmarks within 1.6 % of the face width (median; 10 % at the 95th percentile) of
+facenet-pytorch's: the resampling differs, and the cascade amplifies that near the smallest face
+size; with torch's resampling substituted the median difference is 0 (``tests/test_mtcnn.py``).
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def _proposals(pnet: torch.nn.Module, image: np.ndarray, scales: list[float], th
     found = np.concatenate(levels)
     found = found[_nms(found[:, :4], found[:, 4], 0.7)]
     side = np.tile(found[:, 2:4] - found[:, 0:2], 2)
-    return np.hstack([_square(found[:, :4] + found[:, 5:9] * side), found[:, 4:5]])
+    return np.hstack([square(found[:, :4] + found[:, 5:9] * side), found[:, 4:5]])
 
 
 def _refine(rnet: torch.nn.Module, image: np.ndarray, boxes: np.ndarray, threshold: float,
@@ -120,25 +122,35 @@ def _refine(rnet: torch.nn.Module, image: np.ndarray, boxes: np.ndarray, thresho
     regression = regression[keep]
     picked = _nms(boxes[:, :4], boxes[:, 4], 0.7)
     boxes, regression = boxes[picked], regression[picked]
-    return np.hstack([_square(_regress(boxes[:, :4], regression)), boxes[:, 4:5]])
+    return np.hstack([square(_regress(boxes[:, :4], regression)), boxes[:, 4:5]])
 
 
 def _output(onet: torch.nn.Module, image: np.ndarray, boxes: np.ndarray, threshold: float,
             device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stage 3: O-Net's final boxes (N, 4), scores (N,) and landmarks (N, 5, 2)."""
+    boxes, scores, landmarks, _ = onet_outputs(onet, image, boxes, device)
+    keep = scores > threshold
+    boxes, scores, landmarks = boxes[keep], scores[keep], landmarks[keep]
+    picked = _nms_min(boxes, scores, 0.7)
+    return boxes[picked], scores[picked], landmarks[picked]
+
+
+def onet_outputs(onet: torch.nn.Module, image: np.ndarray, boxes: np.ndarray,
+                 device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """O-Net on each square box (N, 4+) of ``image`` (H, W, 3), no threshold: MTCNN's last stage, and a tracker.
+
+    Returns the regressed boxes (M, 4), scores (M,) and landmarks (M, 5, 2) of the boxes with any
+    pixel in the image, and the mask (N,) of those boxes (M = its sum).
+    """
     patches, inside = _patches(image, boxes, 48)
     if not len(patches):
-        return np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2))
+        return np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2)), inside
     regression, points, probability = (out.float().cpu().numpy() for out in onet(_net_input(patches, device)))
-    score = probability[:, 1]
-    keep = score > threshold
-    boxes, regression, points, score = boxes[inside][keep, :4], regression[keep], points[keep], score[keep]
+    boxes = boxes[inside, :4].astype(np.float64)
     side = boxes[:, 2:4] - boxes[:, 0:2] + 1
     landmarks = np.stack([side[:, :1] * points[:, :5] + boxes[:, :1] - 1,
                           side[:, 1:] * points[:, 5:] + boxes[:, 1:2] - 1], axis=2)
-    boxes = _regress(boxes, regression)
-    picked = _nms_min(boxes, score, 0.7)
-    return boxes[picked], score[picked], landmarks[picked]
+    return _regress(boxes, regression), probability[:, 1].astype(np.float64), landmarks, inside
 
 
 def _patches(image: np.ndarray, boxes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -162,7 +174,7 @@ def _regress(boxes: np.ndarray, regression: np.ndarray) -> np.ndarray:
     return boxes + regression[:, :4] * side
 
 
-def _square(boxes: np.ndarray) -> np.ndarray:
+def square(boxes: np.ndarray) -> np.ndarray:
     """Grow boxes (N, 4) to squares about their centres."""
     size = boxes[:, 2:4] - boxes[:, 0:2]
     side = size.max(axis=1, keepdims=True)
