@@ -92,12 +92,13 @@ class FaceDetector:
         return found
 
     @torch.inference_mode()
-    def redetect(self, frame: np.ndarray, previous: Detection, reach: float = 1.0) -> Detection | None:
+    def redetect(self, frame: np.ndarray, previous: Detection, reach: float = 1.0,
+                 min_iou: float = 0.3) -> Detection | None:
         """Full MTCNN on a window around ``previous``'s box on ``frame`` (H, W, 3); the face there or None.
 
         The window is the box grown by ``reach`` box sides on every side (clipped to the frame);
-        the detection overlapping ``previous`` most is returned, in frame pixels, when it
-        overlaps at all.
+        the detection overlapping ``previous`` most is returned, in frame pixels, when their
+        intersection over union reaches ``min_iou`` (a neighbour's face in the window is not taken).
         """
         height, width = frame.shape[:2]
         x0, y0, x1, y1 = previous.box
@@ -110,7 +111,7 @@ class FaceDetector:
         offset = np.array([left, top], np.float64)
         moved = [Detection(det.box + np.tile(offset, 2), det.score, det.landmarks + offset) for det in found]
         best = max(moved, key=lambda det: iou(det.box, previous.box), default=None)
-        return best if best is not None and iou(best.box, previous.box) > 0 else None
+        return best if best is not None and iou(best.box, previous.box) >= min_iou else None
 
     @torch.inference_mode()
     def track(self, frame: np.ndarray, previous: Detection) -> Detection | None:

@@ -181,7 +181,7 @@ class FaceTracker:
             found = self.detector.track(image, track.last)
             source = "tracked"
             if found is None:
-                found, source = self.detector.redetect(image, track.last), "detected"
+                found, source = self.detector.redetect(image, track.last, min_iou=LINK_IOU), "detected"
             if found is not None:
                 track.add(index, found, source)
 

@@ -62,7 +62,7 @@ class FakeDetector:
         index = int(frame[0, 0, 0])
         return previous if self.faces.get(index) else None
 
-    def redetect(self, frame: np.ndarray, previous: Detection) -> Detection | None:
+    def redetect(self, frame: np.ndarray, previous: Detection, min_iou: float) -> Detection | None:
         index = int(frame[0, 0, 0])
         self.calls.append(("near", index))
         return previous if index in self.refound else None
