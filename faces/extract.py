@@ -130,7 +130,8 @@ class CropFile:
 
 def faces_of_frame(index: int, tracks: list[Track]) -> list[tuple[int, Detection]]:
     """(track id, detection) of every track with a face on frame ``index``, in track-id order."""
-    return [(t.track_id, t.faces[index]) for t in sorted(tracks, key=lambda t: t.track_id) if index in t.faces]
+    present = sorted((t for t in tracks if index in t.faces), key=lambda t: t.track_id)
+    return [(t.track_id, t.faces[index]) for t in present]
 
 
 class CropWriter:

@@ -2,10 +2,10 @@
 
 A track is one face followed through consecutive frames of one shot. :class:`FaceTracker` runs
 over a video's frames in order: full MTCNN on keyframes (every ``detect_every``-th frame and the
-first frame of a shot), ONet tracking of every open track in between. A face ONet loses is looked for by full MTCNN in a
-window around its last box (a fraction of a frame's detection); if it is not there either, it
-waits for the next keyframe: a detection there that overlaps its last box continues the track, and
-the frames in between are followed back from it. A track ends when
+first frame of a shot), ONet tracking of every open track in between. A face ONet loses is looked
+for by full MTCNN in a window around its last box (a fraction of a frame's detection); if it is
+not there either, it waits for the next keyframe: a detection there that overlaps its last box
+continues the track, and the frames in between are followed back from it. A track ends when
 
 * a shot cut starts (tracks never cross a cut; the frames held for following a new face back
   are cleared too),

@@ -100,13 +100,13 @@ def trained_detectors(config: MeasureConfig, study: StudyRecord) -> dict[str, Pa
     return found
 
 
+TRAIN_LONGER = "train the models longer (--minutes / --iterations)"
+
+
 def require_attacks(study: StudyRecord) -> None:
     """Refuse a build whose every swap failed: there is no attack to measure."""
     if not any(study.fakes.values()):
         raise SwaplabError(f"every swap failed ({failed_swaps(study)}); no attack to measure: {TRAIN_LONGER}")
-
-
-TRAIN_LONGER = "train the models longer (--minutes / --iterations)"
 
 
 def failed_swaps(study: StudyRecord) -> str:
