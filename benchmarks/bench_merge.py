@@ -2,11 +2,12 @@
 
 Usage: python benchmarks/bench_merge.py --model MODEL_DIR --probe PROBE.mp4 --probe-faces faces.csv
        --src-faces faces.csv [--vary colour=rct,lct,mkl,hist,none] [--vary sharpen=0,0.5,1]
-       [--threads 1] [--out bench_out/merge]
+       [--vary detail=0.5,1] [--base sharpen=1] [--threads 1] [--out bench_out/merge]
 
 One trained model, one dst clip: the clip is swapped once with the defaults of
 ``swaplab generate swap`` and once per value of each ``--vary`` setting (one setting changed at a
-time, the others at their defaults), and every swap is measured as ``generate run`` measures it
+time, the others at their defaults; ``--base`` settings apply to every swap, the default
+row included), and every swap is measured as ``generate run`` measures it
 (``quality.json``). Writes ``merge.csv`` (one row per swap) and prints, per setting, the value
 with the best score:
 
@@ -28,6 +29,7 @@ import time
 from pathlib import Path
 
 SETTINGS = {"colour": str, "blend": str, "mask": str, "mask_erode": int, "mask_blur": int, "sharpen": float,
+            "detail": float,
             "keep_mouth": lambda text: text.lower() in ("1", "true", "yes")}
 FIGURES = ("facenet_accept_rate", "dlib_accept_rate", "similarity_to_src", "sharpness_ratio", "seam_colour_ratio",
            "seam_gradient_ratio", "fringe_ratio", "pose_error_iod", "flicker_ratio")
@@ -66,18 +68,28 @@ def variations(vary: list[str]) -> list[tuple[str, object]]:
     return found
 
 
+def base_settings(base: list[str]) -> dict[str, object]:
+    """{setting: value} from 'name=value' arguments: settings every swap of this run uses."""
+    found = {}
+    for item in base:
+        name, _, value = item.partition("=")
+        if name not in SETTINGS or not value:
+            raise SystemExit(f"--base {item!r}: use NAME=VALUE with NAME one of {', '.join(SETTINGS)}")
+        found[name] = SETTINGS[name](value)
+    return found
+
+
 def measure(args: argparse.Namespace, name: str, value: object) -> dict:
     """Swap the probe with one setting changed and return its quality figures and score."""
-    from swaplab.datasets.outputs import SwapOutput
+    from swaplab.datasets.outputs import SwapOutput, TrainOutput
     from swaplab.generate import pipeline, swap
-
-
-    from swaplab.datasets.outputs import TrainOutput
     from swaplab.generate.train import load_checkpoint
 
     iteration = load_checkpoint(TrainOutput(args.model).checkpoint)["iteration"]  # a new model: new folders
-    folder = args.out / f"it{iteration:07d}" / ("default" if value is None else f"{name}_{value}")
-    changed = {} if value is None else {name: value}
+    base = base_settings(args.base)
+    prefix = "".join(f"{key}_{val}_" for key, val in base.items())
+    folder = args.out / f"it{iteration:07d}" / (prefix + ("default" if value is None else f"{name}_{value}"))
+    changed = {**base, **({} if value is None else {name: value})}
     start = time.perf_counter()
     pipeline.swap_measured(swap.SwapConfig(model=args.model, dst=args.probe, out=folder, dst_faces=args.probe_faces,
                                            device="cpu", **changed), args.src_faces)
@@ -94,6 +106,8 @@ def main() -> None:
     parser.add_argument("--probe-faces", type=Path, required=True, help="The clip's face manifest.")
     parser.add_argument("--src-faces", type=Path, required=True, help="Face manifest of the person pasted in.")
     parser.add_argument("--vary", action="append", default=[], help="NAME=V1,V2 (repeatable).")
+    parser.add_argument("--base", action="append", default=[],
+                        help="NAME=VALUE set in every swap, the default row included (repeatable).")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("bench_out/merge"))
     args = parser.parse_args()

@@ -1,7 +1,8 @@
 """Swap quality per training minute: acceptance as src by FR, and realism, as training goes on.
 
 Usage: python benchmarks/bench_quality.py --src A.mp4 --dst B.mp4 [--preset lq] [--minutes 12] [--every 3]
-       [--probe-seconds 6] [--pretrained pretrained.pt] [--out bench_out/quality]
+       [--probe-seconds 6] [--pretrained pretrained.pt] [--identity-weight 0.1] [--sharpen 1] [--detail 1]
+       [--out bench_out/quality]
 
 Extracts src and dst once, then trains one model in segments of ``--every`` minutes (training
 resumes exactly, so the segments make one run); after each segment the checkpoint is kept, the
@@ -48,7 +49,8 @@ def extract_faces(video: Path, folder: Path, max_frames: int | None, identity: s
                                              max_frames=max_frames, embed_every=10, device="cpu"))
 
 
-def checkpoint_row(work: Path, model: Path, probe: Path, probe_faces: Path, src_faces: Path, minutes: float) -> dict:
+def checkpoint_row(work: Path, model: Path, probe: Path, probe_faces: Path, src_faces: Path, minutes: float,
+                   merge: dict | None = None) -> dict:
     """Keep the checkpoint, swap the probe clip with it, measure; one row of the curve."""
     from swaplab.datasets.outputs import SwapOutput, TrainOutput
     from swaplab.generate import pipeline, swap
@@ -60,8 +62,8 @@ def checkpoint_row(work: Path, model: Path, probe: Path, probe_faces: Path, src_
     shutil.copyfile(TrainOutput(model).checkpoint, snapshot)
     out = work / f"swap_{minutes:05.1f}min"
     start = time.perf_counter()
-    pipeline.swap_measured(swap.SwapConfig(model=model, dst=probe, out=out, dst_faces=probe_faces, device="cpu"),
-                           src_faces)
+    pipeline.swap_measured(swap.SwapConfig(model=model, dst=probe, out=out, dst_faces=probe_faces, device="cpu",
+                                           **(merge or {})), src_faces)
     quality = json.loads(SwapOutput(out, probe.stem).quality.read_text())
     last = payload["log"][-1]
     return {**{key: quality.get(key, float("nan")) for key in COLUMNS}, "minutes": minutes,
@@ -103,6 +105,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (minutes x threads = CPU-minutes).")
     parser.add_argument("--pretrained", type=Path, default=None, help="pretrained.pt to fine-tune from.")
     parser.add_argument("--identity-weight", type=float, default=0.0, help="Identity loss weight (0: off).")
+    parser.add_argument("--sharpen", type=float, default=0.0, help="Swap's unsharp-mask amount (0: none).")
+    parser.add_argument("--detail", type=float, default=0.0, help="Swap's weight of dst's fine detail (0: none).")
     parser.add_argument("--out", type=Path, default=Path("bench_out/quality"))
     args = parser.parse_args()
     import torch
@@ -123,7 +127,8 @@ def main() -> None:
         pipeline.train_or_resume(src_faces, dst_faces, work / "model", preset=args.preset, iterations=None,
                                  minutes=minutes, seed=0, device="cpu", pretrained=args.pretrained,
                                  identity_weight=args.identity_weight)
-        rows.append(checkpoint_row(work, work / "model", probe, probe_faces, src_faces, minutes))
+        rows.append(checkpoint_row(work, work / "model", probe, probe_faces, src_faces, minutes,
+                                   {"sharpen": args.sharpen, "detail": args.detail}))
         print(json.dumps(rows[-1]), flush=True)
         with open(work / "curve.csv", "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)

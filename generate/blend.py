@@ -52,24 +52,83 @@ def sharpen_pasted(face_frame: np.ndarray, amount: float, upscale: float) -> np.
     return np.clip(face_frame + amount * (face_frame - blurred), 0, 1)
 
 
-def _sharpen_region(face_frame: np.ndarray, matrix: np.ndarray, resolution: int, amount: float) -> np.ndarray:
-    """Sharpen only the box where the crop lands (plus the blur's reach), not the whole frame."""
-    upscale = upscale_of(matrix)
+# Texture, not structure: on real talking heads the fine band's median amplitude inside the face
+# is about 1 grey level and its 90th percentile 4-5 (skin, stubble, grain), while edges of brows,
+# eyeliner and glasses reach 15-35. Those edges belong to dst's features, which the swap moves, so
+# at full strength they paint dst's brows beside src's as outlines; a soft limit keeps the texture.
+DETAIL_LIMIT = 6 / 255
+
+
+def filmed_detail(frame: np.ndarray, upscale: float, limit: float | None = None) -> np.ndarray:
+    """The filmed frame's grey-level texture finer than an enlargement by ``upscale`` keeps.
+
+    Parameters
+    ----------
+    frame : (H, W, 3) uint8 RGB, the original frame (or a region of it)
+    upscale : frame pixels per model pixel (see :func:`upscale_of`)
+    limit : soft bound of the result's magnitude (``limit * tanh(x / limit)``; None: ``DETAIL_LIMIT``;
+        inf: none)
+
+    Returns
+    -------
+    (H, W, 1) float32, zero-mean: the grey frame minus its Gaussian blur of sigma
+    :func:`unsharp_sigma` (``upscale / 2``), i.e. periods shorter than about 2.7 model pixels,
+    which a model of that resolution cannot render (pores, stubble, hair strands, film grain),
+    softly bounded by ``limit`` so that strong edges (dst's brows, eyeliner) do not come through.
+    """
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+    fine = grey - cv2.GaussianBlur(grey, (0, 0), unsharp_sigma(upscale))
+    limit = DETAIL_LIMIT if limit is None else limit
+    if np.isfinite(limit):
+        fine = limit * np.tanh(fine / limit)
+    return fine[..., None]
+
+
+def face_box(matrix: np.ndarray, resolution: int, shape: tuple[int, ...], reach: int) -> tuple[slice, slice] | None:
+    """(rows, columns) of the frame box where a crop of ``resolution`` lands, widened by ``reach`` px;
+    None when it lies outside the frame."""
     corners = align.apply(align.invert(matrix), np.array([[0, 0], [resolution, 0], [0, resolution],
                                                           [resolution, resolution]], np.float64))
-    reach = int(np.ceil(3 * unsharp_sigma(upscale)))
-    height, width = face_frame.shape[:2]
+    height, width = shape[:2]
     x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int) - reach, 0)
     x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int) + reach, [width, height])
     if x1 <= x0 or y1 <= y0:
+        return None
+    return slice(y0, y1), slice(x0, x1)
+
+
+def refine_pasted(face_frame: np.ndarray, frame: np.ndarray, matrix: np.ndarray, resolution: int,
+                  sharpen: float = 0.0, detail: float = 0.0) -> np.ndarray:
+    """Sharpen the enlarged face and add the filmed frame's fine detail, only in the face's box.
+
+    Parameters
+    ----------
+    face_frame : (H, W, 3) float32 in [0, 1], the face warped into the frame
+    frame : (H, W, 3) uint8 RGB, the original frame
+    matrix : (2, 3) frame->crop matrix at ``resolution``
+    sharpen : unsharp-mask amount (see :func:`sharpen_pasted`)
+    detail : weight of :func:`filmed_detail` added (0: none; 1: the frame's fine detail as filmed).
+        It fades with the enlargement (full from 2x, none at 1x or less: a face the model renders
+        at the frame's own scale lost no detail to the enlargement).
+    """
+    upscale = upscale_of(matrix)
+    detail = detail * float(np.clip(upscale - 1, 0, 1))
+    if sharpen <= 0 and detail <= 0:
+        return face_frame
+    box = face_box(matrix, resolution, frame.shape, int(np.ceil(3 * unsharp_sigma(upscale))))
+    if box is None:
         return face_frame
     out = face_frame.copy()
-    out[y0:y1, x0:x1] = sharpen_pasted(face_frame[y0:y1, x0:x1], amount, upscale)
+    region = sharpen_pasted(face_frame[box], sharpen, upscale)
+    if detail > 0:
+        region = np.clip(region + detail * filmed_detail(frame[box], upscale), 0, 1)
+    out[box] = region
     return out
 
 
 def blend_into_frame(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: np.ndarray,
-                     method: str = "alpha", sharpen: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                     method: str = "alpha", sharpen: float = 0.0,
+                     detail: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Paste a crop-space face into its frame.
 
     Parameters
@@ -80,6 +139,8 @@ def blend_into_frame(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matr
     matrix : (2, 3) frame->crop matrix at resolution R
     method : alpha or poisson
     sharpen : unsharp-mask amount applied after the face is enlarged into the frame (0: none)
+    detail : weight of the frame's own fine detail added to the enlarged face (0: none; see
+        :func:`filmed_detail`)
 
     Returns
     -------
@@ -87,8 +148,7 @@ def blend_into_frame(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matr
     """
     height, width = frame.shape[:2]
     face_frame = align.paste(face, matrix, (width, height), cv2.INTER_LINEAR)
-    if sharpen > 0:
-        face_frame = _sharpen_region(face_frame, matrix, face.shape[0], sharpen)
+    face_frame = refine_pasted(face_frame, frame, matrix, face.shape[0], sharpen, detail)
     mask_frame = np.clip(align.paste(mask, matrix, (width, height), cv2.INTER_LINEAR), 0, 1)
     if method == "alpha":
         out = frame.astype(np.float32) / 255 * (1 - mask_frame[..., None]) + face_frame * mask_frame[..., None]

@@ -125,6 +125,8 @@ def swap_command(
     mask_blur: int = typer.Option(None, help="Mask blur in px at model resolution (default: 3)."),
     sharpen: float = typer.Option(None, help="Unsharp-mask amount on the face enlarged into the frame, 0-4 "
                                              "(default: 0)."),
+    detail: float = typer.Option(None, help="Weight of dst's own fine texture (pores, grain; strong edges "
+                                            "bounded) added to the enlarged face, 0-2 (default: 1; 0: none)."),
     keep_mouth: bool = typer.Option(None, "--keep-mouth/--no-keep-mouth", help="Leave dst's own mouth opening "
                                     "(teeth, tongue) in place of the model's (mesh mask; default: on)."),
     watermark: bool = typer.Option(False, "--watermark", help="Draw a visible SYNTHETIC mark."),
@@ -135,7 +137,7 @@ def swap_command(
     """Swap src's face into every frame of dst and composite the video with dst's audio."""
     cfg = build_config(swap.SwapConfig, config, model=model, dst=dst, out=out, dst_faces=dst_faces, dst_ref=dst_ref,
                        colour=colour, blend=blend, mask=mask, mask_erode=mask_erode, mask_blur=mask_blur,
-                       sharpen=sharpen, keep_mouth=keep_mouth, watermark=watermark or None, into=into,
+                       sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, watermark=watermark or None, into=into,
                        device=device)
     typer.echo(f"swapped video written to {swap.run(cfg).video}")
 
@@ -159,6 +161,8 @@ def run_command(
                                                      "(default: 0)."),
     sharpen: float = typer.Option(None, help="Unsharp-mask amount on the face enlarged into the frame, 0-4 "
                                              "(default: 0)."),
+    detail: float = typer.Option(None, help="Weight of dst's own fine texture (pores, grain; strong edges "
+                                            "bounded) added to the enlarged face, 0-2 (default: 1; 0: none)."),
     keep_mouth: bool = typer.Option(None, "--keep-mouth/--no-keep-mouth", help="Leave dst's own mouth opening "
                                     "(teeth, tongue) in place of the model's (default: on)."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
@@ -168,7 +172,7 @@ def run_command(
     """Extract, train, swap and composite in one go; run it again to resume."""
     cfg = build_config(pipeline.PipelineConfig, config, src=tuple(src), dst=tuple(dst), out=out, dst_ref=dst_ref,
                        preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None,
-                       pretrained=pretrained, identity_weight=identity_weight, sharpen=sharpen,
+                       pretrained=pretrained, identity_weight=identity_weight, sharpen=sharpen, detail=detail,
                        keep_mouth=keep_mouth, seed=seed, device=device)
     typer.echo(f"swapped video written to {pipeline.run(cfg).video}")
 

@@ -46,6 +46,7 @@ class PipelineConfig:
     ``dst_ref`` is an image of the person to replace there when several people show.
     ``iterations`` None: 2000 without a time budget, no cap with one. ``identity_weight``: the
     training's identity loss (0: off; see generate/identity.py); ``sharpen`` the swap's unsharp-mask amount,
+    ``detail`` the weight of dst's own fine texture on the pasted face (``SwapConfig.detail``),
     ``keep_mouth`` whether dst's own mouth opening stays (``SwapConfig.keep_mouth``).
     """
 
@@ -64,6 +65,7 @@ class PipelineConfig:
     pretrained: Path | None = None
     identity_weight: float = 0.0
     sharpen: float = 0.0
+    detail: float = 1.0
     keep_mouth: bool = True
     seed: int = 0
     device: str = "auto"
@@ -145,5 +147,5 @@ def run(config: PipelineConfig) -> SwapOutput:
                     pretrained=config.pretrained, identity_weight=config.identity_weight)
     swap_measured(swap.SwapConfig(model=output.model.folder, dst=dst_video, out=output.swap.folder,
                                   dst_faces=dst_faces, colour=config.colour, blend=config.blend, sharpen=config.sharpen,
-                                  keep_mouth=config.keep_mouth, watermark=config.watermark, device=config.device), src_faces)
+                                  detail=config.detail, keep_mouth=config.keep_mouth, watermark=config.watermark, device=config.device), src_faces)
     return output.swap

@@ -9,7 +9,8 @@ import torch
 from swaplab.datasets.manifest import read_manifest
 from swaplab.core.errors import SwaplabError
 from swaplab.generate import augment, losses
-from swaplab.generate.blend import blend_into_frame, shape_mask, sharpen_pasted, upscale_of
+from swaplab.generate.blend import (DETAIL_LIMIT, blend_into_frame, filmed_detail, refine_pasted, shape_mask,
+                                    sharpen_pasted, upscale_of)
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.models import PRESETS, SWAP_MODELS, ModelSpec, build_model
 from swaplab.generate.train import TrainConfig, load_checkpoint
@@ -88,6 +89,33 @@ def test_sharpening_steepens_an_enlarged_face_and_zero_leaves_it() -> None:
     with pytest.raises(SwaplabError, match="sharpen"):
         from swaplab.generate.swap import SwapConfig
         SwapConfig(model=Path("m"), dst=Path("d.mp4"), out=Path("o"), sharpen=9)
+
+
+def test_filmed_detail_puts_the_frames_fine_texture_on_the_face_box_only() -> None:
+    import cv2
+
+    rng = np.random.default_rng(0)
+    grain = (128 + rng.normal(0, 20, (80, 96))).clip(0, 255).astype(np.uint8)
+    frame = np.repeat(grain[..., None], 3, 2)
+    frame[:, 48:] = 200  # a flat right half has no detail to give
+    detail = filmed_detail(frame, 4.0)
+    assert detail.shape == (80, 96, 1) and abs(float(detail[:, :40].mean())) < 0.01
+    assert detail[10:70, 10:40].std() > 0.01 and np.abs(detail[10:70, 60:]).max() < 1e-3
+    unbounded = filmed_detail(frame, 4.0, limit=np.inf)
+    assert np.abs(detail).max() <= DETAIL_LIMIT < np.abs(unbounded).max()  # strong edges are bounded
+    assert np.allclose(detail[np.abs(unbounded) < 1 / 255], unbounded[np.abs(unbounded) < 1 / 255], atol=2e-4)
+    smooth = np.full((80, 96, 3), 0.5, np.float32)
+    matrix = np.array([[0.5, 0, -5.0], [0, 0.5, -5.0]])  # crop 16 px -> frame box x, y in 10..42
+    assert refine_pasted(smooth, frame, matrix, 16) is smooth
+    refined = refine_pasted(smooth, frame, matrix, 16, detail=1.0)
+    inside, outside = refined[14:38, 14:38], refined[60:, :40]
+    assert cv2.Laplacian(inside, cv2.CV_32F).var() > 100 * cv2.Laplacian(smooth[14:38, 14:38], cv2.CV_32F).var() + 1e-3
+    assert np.array_equal(outside, smooth[60:, :40]) and refined.min() >= 0 and refined.max() <= 1
+    assert np.allclose(inside[..., 0] - 0.5, filmed_detail(frame, 2.0)[14:38, 14:38, 0], atol=1e-5)
+    assert refine_pasted(smooth, frame, np.array([[1.0, 0, -5.0], [0, 1.0, -5.0]]), 16, detail=1.0) is smooth
+    with pytest.raises(SwaplabError, match="detail"):
+        from swaplab.generate.swap import SwapConfig
+        SwapConfig(model=Path("m"), dst=Path("d.mp4"), out=Path("o"), detail=3)
 
 
 def test_ssim_and_augmentation_are_sound() -> None:
