@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_merge.py --model MODEL_DIR --probe PROBE.mp4 --probe-faces faces.csv
        --src-faces faces.csv [--vary colour=rct,lct,mkl,hist,none] [--vary sharpen=0,0.5,1]
-       [--vary detail=0.5,1] [--base sharpen=1] [--threads 1] [--out bench_out/merge]
+       [--vary detail=0.5,1] [--base sharpen=1] [--detail-limit 12] [--threads 1] [--out bench_out/merge]
 
 One trained model, one dst clip: the clip is swapped once with the defaults of
 ``swaplab generate swap`` and once per value of each ``--vary`` setting (one setting changed at a
@@ -88,6 +88,11 @@ def measure(args: argparse.Namespace, name: str, value: object) -> dict:
     iteration = load_checkpoint(TrainOutput(args.model).checkpoint)["iteration"]  # a new model: new folders
     base = base_settings(args.base)
     prefix = "".join(f"{key}_{val}_" for key, val in base.items())
+    if args.detail_limit is not None:  # a constant of the swap, varied here only to measure it
+        from swaplab.generate import blend
+
+        blend.DETAIL_LIMIT = args.detail_limit / 255
+        prefix = f"detail_limit_{args.detail_limit:g}_" + prefix
     folder = args.out / f"it{iteration:07d}" / (prefix + ("default" if value is None else f"{name}_{value}"))
     changed = {**base, **({} if value is None else {name: value})}
     start = time.perf_counter()
@@ -108,6 +113,9 @@ def main() -> None:
     parser.add_argument("--vary", action="append", default=[], help="NAME=V1,V2 (repeatable).")
     parser.add_argument("--base", action="append", default=[],
                         help="NAME=VALUE set in every swap, the default row included (repeatable).")
+    parser.add_argument("--detail-limit", type=float, default=None,
+                        help="Bound of dst's fine texture in grey levels (default: the swap's DETAIL_LIMIT, 6; "
+                             "inf: none).")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("bench_out/merge"))
     args = parser.parse_args()
