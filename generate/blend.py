@@ -67,7 +67,7 @@ def filmed_detail(frame: np.ndarray, upscale: float, limit: float | None = None)
     frame : (H, W, 3) uint8 RGB, the original frame (or a region of it)
     upscale : frame pixels per model pixel (see :func:`upscale_of`)
     limit : soft bound of the result's magnitude (``limit * tanh(x / limit)``; None: ``DETAIL_LIMIT``;
-        inf: none)
+        inf: none; 0: no detail)
 
     Returns
     -------
@@ -79,6 +79,8 @@ def filmed_detail(frame: np.ndarray, upscale: float, limit: float | None = None)
     grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     fine = grey - cv2.GaussianBlur(grey, (0, 0), unsharp_sigma(upscale))
     limit = DETAIL_LIMIT if limit is None else limit
+    if limit <= 0:
+        return np.zeros_like(fine)[..., None]
     if np.isfinite(limit):
         fine = limit * np.tanh(fine / limit)
     return fine[..., None]

@@ -103,6 +103,7 @@ def test_filmed_detail_puts_the_frames_fine_texture_on_the_face_box_only() -> No
     assert detail[10:70, 10:40].std() > 0.01 and np.abs(detail[10:70, 60:]).max() < 1e-3
     unbounded = filmed_detail(frame, 4.0, limit=np.inf)
     assert np.abs(detail).max() <= DETAIL_LIMIT < np.abs(unbounded).max()  # strong edges are bounded
+    assert not filmed_detail(frame, 4.0, limit=0).any()
     assert np.allclose(detail[np.abs(unbounded) < 1 / 255], unbounded[np.abs(unbounded) < 1 / 255], atol=2e-4)
     smooth = np.full((80, 96, 3), 0.5, np.float32)
     matrix = np.array([[0.5, 0, -5.0], [0, 0.5, -5.0]])  # crop 16 px -> frame box x, y in 10..42
