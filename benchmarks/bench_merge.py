@@ -57,14 +57,20 @@ def score(quality: dict) -> float:
     return (sum(accepted) / len(accepted) if accepted else 0.0) - shortfall(quality)
 
 
+def parse_setting(item: str, flag: str, form: str) -> tuple[str, list[object]]:
+    """(setting, [values]) of a 'name=v1,v2' argument of ``flag``, each value converted to the setting's type."""
+    name, _, values = item.partition("=")
+    if name not in SETTINGS or not values:
+        raise SystemExit(f"{flag} {item!r}: use {form} with NAME one of {', '.join(SETTINGS)}")
+    return name, [SETTINGS[name](value) for value in values.split(",")]
+
+
 def variations(vary: list[str]) -> list[tuple[str, object]]:
     """[(setting, value)] from 'name=v1,v2' arguments, the defaults first as ('default', None)."""
     found: list[tuple[str, object]] = [("default", None)]
     for item in vary:
-        name, _, values = item.partition("=")
-        if name not in SETTINGS or not values:
-            raise SystemExit(f"--vary {item!r}: use NAME=V1,V2 with NAME one of {', '.join(SETTINGS)}")
-        found += [(name, SETTINGS[name](value)) for value in values.split(",")]
+        name, values = parse_setting(item, "--vary", "NAME=V1,V2")
+        found += [(name, value) for value in values]
     return found
 
 
@@ -72,10 +78,10 @@ def base_settings(base: list[str]) -> dict[str, object]:
     """{setting: value} from 'name=value' arguments: settings every swap of this run uses."""
     found = {}
     for item in base:
-        name, _, value = item.partition("=")
-        if name not in SETTINGS or not value:
-            raise SystemExit(f"--base {item!r}: use NAME=VALUE with NAME one of {', '.join(SETTINGS)}")
-        found[name] = SETTINGS[name](value)
+        name, values = parse_setting(item, "--base", "NAME=VALUE")
+        if len(values) != 1:
+            raise SystemExit(f"--base {item!r}: one value per setting")
+        found[name] = values[0]
     return found
 
 
