@@ -105,8 +105,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (minutes x threads = CPU-minutes).")
     parser.add_argument("--pretrained", type=Path, default=None, help="pretrained.pt to fine-tune from.")
     parser.add_argument("--identity-weight", type=float, default=0.0, help="Identity loss weight (0: off).")
-    parser.add_argument("--sharpen", type=float, default=0.0, help="Swap's unsharp-mask amount (0: none).")
-    parser.add_argument("--detail", type=float, default=0.0, help="Swap's weight of dst's fine detail (0: none).")
+    parser.add_argument("--sharpen", type=float, default=None, help="Swap's unsharp-mask amount (default: the swap's).")
+    parser.add_argument("--detail", type=float, default=None,
+                        help="Swap's weight of dst's fine texture (default: the swap's).")
     parser.add_argument("--out", type=Path, default=Path("bench_out/quality"))
     args = parser.parse_args()
     import torch
@@ -128,7 +129,8 @@ def main() -> None:
                                  minutes=minutes, seed=0, device="cpu", pretrained=args.pretrained,
                                  identity_weight=args.identity_weight)
         rows.append(checkpoint_row(work, work / "model", probe, probe_faces, src_faces, minutes,
-                                   {"sharpen": args.sharpen, "detail": args.detail}))
+                                   {key: value for key, value in (("sharpen", args.sharpen), ("detail", args.detail))
+                                    if value is not None}))
         print(json.dumps(rows[-1]), flush=True)
         with open(work / "curve.csv", "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
