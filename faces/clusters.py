@@ -8,9 +8,12 @@ apart where FaceNet cannot:
 
 * two tracks seen in the same frame of one video are two people: their distance is set to
   ``CANNOT_LINK``, so no cluster holds both (a group walking together, a two-person selfie);
-* a track whose faces are narrower than ``MIN_IDENTITY_WIDTH`` (median MTCNN box width) gets no
-  embedding (extraction leaves it out) and is a cluster of its own: FaceNet cannot tell people
-  apart at that size, and such tracks chained a whole group of hikers into one cluster.
+* a track FaceNet cannot identify gets no embedding (extraction leaves it out) and is a cluster of
+  its own: faces narrower than ``MIN_IDENTITY_WIDTH`` (median MTCNN box width), or whose median
+  FaceNet feature norm (before L2 normalisation) is below ``MIN_IDENTITY_NORM`` (blurred, occluded,
+  cut off, or not a face). Such tracks chained a whole group of hikers into one cluster, and
+  blurred faces of two different men came out at cosine distance 0.26, closer than most
+  genuine pairs.
 
 Threshold (``CLUSTER_DISTANCE``), measured with ``benchmarks/identity_threshold.py`` on real media:
 see the comment at ``CLUSTER_DISTANCE`` and the README. Genuine = two embeddings of one person, impostor = two
@@ -49,6 +52,14 @@ REF_DISTANCE = 0.5
 # 0.50-0.51 below. Real small faces are also blurred: on multi/hikers.mp4 (tracks 15-30 px, walking)
 # FaceNet put 28 tracks of at least six people under 0.5 of each other (dlib-ResNet did no better).
 MIN_IDENTITY_WIDTH = 32.0
+# Measured with benchmarks/identity_by_quality.py (2026-11-27): FaceNet's feature norm before L2
+# normalisation, median over a track's embedded faces. The 17 talking heads (clear, 146-304 px): 21.2-26.2;
+# clear faces of the multi-person clips: 20.6-28.4; hikers' walking, blurred faces: 14.7-20.5 (one woman at
+# 72 px: 24.3); faces behind a hand, cut by the frame edge, or 21-31 px: 12.5-18.6; MTCNN false positives
+# (hands, a railing, an ear): 13.5-18.1. On the hand-labelled tracks of four multi-person clips
+# (benchmarks/data/multi_identities.csv), clustering with this gate joined 0 of 491 impostor track pairs
+# (7 without it; 1 at 18 and 19) and 86 of 231 genuine pairs (99 without it; 65 at 21).
+MIN_IDENTITY_NORM = 20.0
 CANNOT_LINK = 1e6  # distance between two tracks seen in one frame: average linkage never joins them
 BEST_FACES = 3
 FACE_RULES = ("largest", "ref", "all")

@@ -41,6 +41,7 @@ from swaplab.core.readahead import read_ahead
 from swaplab.datasets.manifest import NAN_BOX, NAN_LANDMARKS, NAN_MATRIX, FaceRecord, write_manifest
 from swaplab.datasets.outputs import ExtractOutput
 from swaplab.faces import align, clusters, selection
+from swaplab.faces.backends import l2_normalise
 from swaplab.faces.detector import Detection, FaceDetector
 from swaplab.faces.shots import MIN_SHOT_FRAMES, ShotDetector
 from swaplab.faces.tracks import SPLIT_DISTANCE, FaceTracker, Track, smooth_landmarks
@@ -63,7 +64,9 @@ class ExtractConfig:
     keyframes (FaceNet is the costliest step per face: about 55 ms of CPU time in fp32, 32 ms in
     bf16, against 2 ms for ONet tracking); ``split_threshold`` is the cosine distance that ends a
     track there. ``min_identity_width``: tracks with faces narrower than this (median box width,
-    px) are not clustered with others (``faces.clusters.MIN_IDENTITY_WIDTH``).
+    px) are not clustered with others (``faces.clusters.MIN_IDENTITY_WIDTH``); nor are tracks whose
+    median FaceNet feature norm is below ``min_identity_norm`` (``faces.clusters.MIN_IDENTITY_NORM``:
+    blurred, occluded or cut-off faces, detector false positives).
     """
 
     inputs: tuple[Path, ...]
@@ -81,6 +84,7 @@ class ExtractConfig:
     ref_threshold: float = clusters.REF_DISTANCE
     cluster_threshold: float = clusters.CLUSTER_DISTANCE
     min_identity_width: float = clusters.MIN_IDENTITY_WIDTH
+    min_identity_norm: float = clusters.MIN_IDENTITY_NORM
     split_threshold: float = SPLIT_DISTANCE
     embed_every: int = 2
     mesh: bool = True
@@ -195,10 +199,11 @@ class Extractor:
         self.next_track = 0
 
     def embed(self, image: np.ndarray, detections: list[Detection]) -> np.ndarray:
-        """FaceNet embeddings (N, 512) of detections on ``image`` (H, W, 3)."""
+        """FaceNet features (N, 512) of detections on ``image`` (H, W, 3), before L2 normalisation
+        (their norm is the face's quality; the tracker normalises them)."""
         from swaplab.faces.facenet import facenet_crop
 
-        return self.embedder.embed(np.stack([facenet_crop(image, det.box) for det in detections]))
+        return self.embedder.features(np.stack([facenet_crop(image, det.box) for det in detections]))
 
     def references(self, paths: tuple[Path, ...], what: str) -> np.ndarray | None:
         """One embedding (R, 512) per reference image (its largest face), or None without images."""
@@ -212,7 +217,7 @@ class Extractor:
             if not faces:
                 raise SwaplabError(f"{path}: no face found in the {what} image")
             rows.append(self.embed(image, [max(faces, key=lambda det: det.area)])[0])
-        return np.stack(rows)
+        return l2_normalise(np.stack(rows))
 
     def scan(self, source: Path) -> Scan:
         """Pass 1: shots and face tracks of one input."""
@@ -388,15 +393,23 @@ def _face_mesh():
     return FaceMesh()
 
 
-def summaries(scans: list[Scan], min_width: float = clusters.MIN_IDENTITY_WIDTH) -> list[clusters.TrackSummary]:
+def summaries(scans: list[Scan], min_width: float = clusters.MIN_IDENTITY_WIDTH,
+              min_norm: float = clusters.MIN_IDENTITY_NORM) -> list[clusters.TrackSummary]:
     """One :class:`~swaplab.faces.clusters.TrackSummary` per track of every scanned input.
 
-    A track whose median face box is narrower than ``min_width`` px gets no embedding: too small
-    for FaceNet to tell people apart, it is a cluster of its own and matches no reference.
+    A track whose median face box is narrower than ``min_width`` px, or whose median FaceNet feature
+    norm is below ``min_norm``, gets no embedding: FaceNet cannot tell people apart on such faces,
+    so it is a cluster of its own and matches no reference. Otherwise its embedding is the mean of
+    its ``clusters.BEST_FACES`` embedded faces of highest feature norm.
     """
     return [clusters.TrackSummary(t.track_id, scan.video_id, len(t.faces),
-                                  t.template(best=clusters.BEST_FACES) if t.median_width >= min_width else None,
+                                  t.template(best=clusters.BEST_FACES) if identifiable(t, min_width, min_norm) else None,
                                   t.total_area, frozenset(t.faces)) for scan in scans for t in scan.tracks]
+
+
+def identifiable(track: Track, min_width: float, min_norm: float) -> bool:
+    """Whether FaceNet can tell this track's person from others: faces wide and clear enough."""
+    return track.median_width >= min_width and track.feature_norm >= min_norm
 
 
 def run_extract(config: ExtractConfig) -> ExtractOutput:
@@ -409,7 +422,7 @@ def run_extract(config: ExtractConfig) -> ExtractOutput:
     references = extractor.references(config.identity_ref, "identity reference")
     exclude = extractor.references(config.exclude_ref, "exclude reference")
     scans = [extractor.scan(source) for source in sources]
-    tracks = summaries(scans, config.min_identity_width)
+    tracks = summaries(scans, config.min_identity_width, config.min_identity_norm)
     groups = clusters.cluster_tracks(tracks, config.cluster_threshold)
     kept = clusters.choose(tracks, groups, config.rule, references, exclude, config.ref_threshold)
     rows = [row for scan in scans for row in extractor.write(scan, groups, kept)]

@@ -160,16 +160,23 @@ class FaceNetTorch(_FaceNetInput):
                 self._model = load_inception_resnet_v1().to(self.device, memory_format=torch.channels_last)
         return self._model
 
-    @torch.inference_mode()
     def embed(self, inputs: np.ndarray) -> np.ndarray:
         """(N, 160, 160, 3) uint8 -> (N, 512) L2-normalised float32."""
+        return l2_normalise(self.features(inputs))
+
+    @torch.inference_mode()
+    def features(self, inputs: np.ndarray) -> np.ndarray:
+        """(N, 160, 160, 3) uint8 -> (N, 512) float32 before L2 normalisation; the norm measures face
+        quality (see :func:`swaplab.faces.facenet_torch.features`)."""
+        from swaplab.faces.facenet_torch import features
+
         model, rows = self._network(), []
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         for start in range(0, len(inputs), self.batch_size):
             batch = torch.from_numpy(normalise(inputs[start:start + self.batch_size], self.normalisation))
             with torch.autocast(self.device.type, dtype=dtype, enabled=self.precision == "bf16"):
-                rows.append(model(batch.to(self.device)).float().cpu().numpy())
-        return l2_normalise(np.concatenate(rows) if rows else np.zeros((0, 512)))
+                rows.append(features(model, batch.to(self.device)).float().cpu().numpy())
+        return np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, 512), np.float32)
 
 
 class FaceNetCV2(_FaceNetInput):

@@ -80,6 +80,24 @@ def load_inception_resnet_v1() -> nn.Module:
         return _build_inception_resnet_v1()
 
 
+_TRUNK = ("conv2d_1a", "conv2d_2a", "conv2d_2b", "maxpool_3a", "conv2d_3b", "conv2d_4a", "conv2d_4b", "repeat_1",
+          "mixed_6a", "repeat_2", "mixed_7a", "repeat_3", "block8", "avgpool_1a", "dropout")
+
+
+def features(model: nn.Module, faces: torch.Tensor) -> torch.Tensor:
+    """The network's 512-d output before L2 normalisation: (N, 3, 160, 160) -> (N, 512).
+
+    ``model(faces)`` is this divided by its norm. The norm itself says how much of a face the network
+    sees: on real footage it is 20-27 for clear faces and falls below 20 for small, blurred, occluded
+    or cut-off faces and for detector false positives (``faces.clusters.MIN_IDENTITY_NORM``). The
+    cached network is shared (the identity loss copies it), so it is not modified to return this.
+    """
+    x = faces
+    for name in _TRUNK:
+        x = getattr(model, name)(x)
+    return model.last_bn(model.last_linear(x.flatten(1)))
+
+
 @lru_cache(maxsize=1)
 def _build_inception_resnet_v1() -> nn.Module:
     from facenet_pytorch import InceptionResnetV1

@@ -36,7 +36,9 @@ class Track:
     """One face followed through frames of one shot.
 
     ``faces`` maps frame index -> detection; ``sources`` frame index -> ``detected`` / ``tracked``;
-    ``embeddings`` holds (quality, (D,) embedding) pairs of the keyframes that were embedded.
+    ``embeddings`` holds (quality, (D,) L2-normalised embedding) pairs of the keyframes that were
+    embedded; quality is FaceNet's feature norm before normalisation (low for small, blurred,
+    occluded or non-faces).
     Compared by identity (``eq=False``): detections hold arrays.
     """
 
@@ -64,6 +66,11 @@ class Track:
     def add(self, index: int, det: Detection, source: str) -> None:
         self.faces[index] = det
         self.sources[index] = source
+
+    @property
+    def feature_norm(self) -> float:
+        """Median FaceNet feature norm over the embedded keyframes (0 when none was embedded)."""
+        return float(np.median([quality for quality, _ in self.embeddings])) if self.embeddings else 0.0
 
     def template(self, best: int | None = None) -> np.ndarray | None:
         """L2-normalised mean of the embeddings (of the ``best`` highest-quality ones), or None."""
@@ -122,8 +129,9 @@ class FaceTracker:
     Parameters
     ----------
     detector : FaceDetector
-    embed : callable (image (H, W, 3) uint8, detections) -> (N, D) L2-normalised embeddings, or None
-        None turns the identity check off.
+    embed : callable (image (H, W, 3) uint8, detections) -> (N, D) FaceNet features, or None
+        Features before L2 normalisation: the tracker normalises them and keeps each norm as the
+        face's quality. None turns the identity check off.
     detect_every : int
         Full detection on every k-th frame of a shot.
     embed_every : int
@@ -205,7 +213,7 @@ class FaceTracker:
             track.add(index, det, "detected")
             self._backfill(track, det)  # a new face, or one ONet lost since the last keyframe
             if emb is not None:
-                track.embeddings.append((det.score * np.sqrt(det.area), emb))
+                track.embeddings.append(emb)
             still_open.append(track)
         self.open = still_open
 
@@ -222,17 +230,19 @@ class FaceTracker:
             track.add(index, found, "tracked")
             previous = found
 
-    def _embeddings(self, image: np.ndarray, detections: list[Detection]) -> list[np.ndarray | None]:
-        """One embedding per detection (None for each when the identity check is off)."""
+    def _embeddings(self, image: np.ndarray, detections: list[Detection]) -> list[tuple[float, np.ndarray] | None]:
+        """One (feature norm, (D,) unit embedding) per detection (None for each when the check is off)."""
         if self.embed is None or not detections:
             return [None] * len(detections)
-        return list(self.embed(image, detections))
+        features = np.asarray(self.embed(image, detections), dtype=np.float32)
+        norms = np.linalg.norm(features, axis=1)
+        return [(float(norm), row / max(float(norm), 1e-12)) for norm, row in zip(norms, features, strict=True)]
 
-    def _same_person(self, track: Track, emb: np.ndarray | None) -> bool:
+    def _same_person(self, track: Track, emb: tuple[float, np.ndarray] | None) -> bool:
         template = track.template()
         if emb is None or template is None:
             return True
-        return float(1.0 - emb @ template) <= self.split_distance
+        return float(1.0 - emb[1] @ template) <= self.split_distance
 
     def _new_track(self) -> Track:
         track = Track(track_id=self.next_id, shot_id=self.shot)

@@ -33,6 +33,9 @@ def extract_command(
     cluster_threshold: float = typer.Option(None, help="Cosine distance that joins tracks into one identity."),
     min_identity_width: float = typer.Option(None, help="Tracks of faces narrower than this (px) stay clusters of "
                                                         "their own: too small to identify (default: 32)."),
+    min_identity_norm: float = typer.Option(None, help="Tracks whose median FaceNet feature norm is below this "
+                                                       "stay clusters of their own: too blurred, occluded or not a "
+                                                       "face to identify (default: 20)."),
     mesh: bool = typer.Option(None, "--mesh/--no-mesh", help="Store 478-point Face Mesh landmarks (default: on)."),
     max_frames: int = typer.Option(None, help="Stop each input after this many frames (default: all)."),
     min_face_size: int = typer.Option(None, help="Smallest face in pixels (default: 40)."),
@@ -44,7 +47,8 @@ def extract_command(
                        crop_size=crop_size, face_type=face_type, detect_every=detect_every, smooth=smooth,
                        identity_ref=tuple(identity_ref or ()) or None, exclude_ref=tuple(exclude_ref or ()) or None,
                        faces=faces, ref_threshold=ref_threshold, cluster_threshold=cluster_threshold,
-                       min_identity_width=min_identity_width, mesh=mesh, max_frames=max_frames,
+                       min_identity_width=min_identity_width,
+                       min_identity_norm=min_identity_norm, mesh=mesh, max_frames=max_frames,
                        min_face_size=min_face_size, device=device)
     output = extract.run_extract(cfg)
     counts = extract.describe(output)

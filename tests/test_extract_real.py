@@ -121,3 +121,35 @@ def test_a_video_without_a_face_is_one_error_line(media: Path, tmp_path: Path, n
     assert result.exit_code == 2, result.output
     assert result.output.count("error:") == 1 and "no face found" in result.output
     assert not ExtractOutput(out).manifest.exists() and not ExtractOutput(out).all_faces.exists()
+
+
+def test_facenet_feature_norm_is_high_on_a_clear_face_and_low_on_a_blurred_one(media: Path) -> None:
+    from swaplab.faces.clusters import MIN_IDENTITY_NORM
+    from swaplab.faces.detector import FaceDetector
+    from swaplab.faces.facenet import FaceNetTorch, facenet_crop
+
+    (frame,) = frames_of(media / "talking" / "lp_d6.mp4", 0, 1)
+    face = max(FaceDetector(device="cpu").detect(frame[None])[0], key=lambda d: d.area)
+    crop = facenet_crop(frame, face.box)
+    net = FaceNetTorch(device="cpu")
+    clear, blurred = net.features(np.stack([crop, cv2.GaussianBlur(crop, (0, 0), 8)]))
+    assert np.linalg.norm(clear) > MIN_IDENTITY_NORM + 2 > MIN_IDENTITY_NORM > np.linalg.norm(blurred)
+    np.testing.assert_allclose(net.embed(crop[None])[0], clear / np.linalg.norm(clear), atol=1e-5)
+
+
+def test_blurred_small_faces_in_hikers_join_no_one_else(media: Path, tmp_path: Path) -> None:
+    # hikers frames 150-185: the man in the red cap walks past (faces about 36 px, blurred); frames
+    # 405-455: other hikers (the man in the white cap, about 49 px, the man in the blue hat) and hands.
+    # No one is in both stretches, but FaceNet puts blurred faces of different people (and hands)
+    # within the clustering threshold: extraction used to join the red cap with others
+    hikers = media / "multi" / "hikers.mp4"
+    clip = write_video(frames_of(hikers, 150, 186) + frames_of(hikers, 405, 456), tmp_path / "two_groups.mp4",
+                       fps=30)
+    output = run_extract(ExtractConfig(inputs=(clip,), out=tmp_path / "out", crop_size=64, faces="all",
+                                       mesh=False, device="cpu"))
+    rows = faces_only(read_manifest(output.all_faces))
+    stretches_of_cluster: dict[int, set[bool]] = {}
+    for r in rows:
+        stretches_of_cluster.setdefault(r.cluster_id, set()).add(r.frame_index >= 36)
+    assert {True, False} <= {s for stretches in stretches_of_cluster.values() for s in stretches}
+    assert all(len(stretches) == 1 for stretches in stretches_of_cluster.values()), stretches_of_cluster

@@ -127,17 +127,39 @@ def test_a_face_onet_loses_is_found_near_its_box_or_waits_for_the_next_keyframe(
     assert track.sources[6] == "detected" and track.sources[3] == "tracked"
 
 
-def test_tracks_of_faces_too_small_to_identify_get_no_embedding(tmp_path) -> None:
+def test_tracks_too_small_or_unclear_to_identify_get_no_embedding(tmp_path) -> None:
     from types import SimpleNamespace
 
     from swaplab.faces.extract import summaries
     from swaplab.faces.tracks import Track
 
-    emb = np.ones(4, np.float32) / 2
-    small = Track({0: det(0, 0, 20), 1: det(0, 0, 24), 2: det(0, 0, 60)}, track_id=0, embeddings=[(1.0, emb)])
-    large = Track({0: det(100, 0, 40), 1: det(100, 0, 44)}, track_id=1, embeddings=[(1.0, emb)])
-    scan = SimpleNamespace(video_id="walk", tracks=[small, large])
+    emb, other = np.ones(4, np.float32) / 2, np.array([1, 0, 0, 0], np.float32)
+    small = Track({0: det(0, 0, 20), 1: det(0, 0, 24), 2: det(0, 0, 60)}, track_id=0, embeddings=[(25.0, emb)])
+    large = Track({0: det(100, 0, 40), 1: det(100, 0, 44)}, track_id=1, embeddings=[(25.0, emb), (21.0, other)])
+    blurred = Track({0: det(200, 0, 40), 1: det(200, 0, 44)}, track_id=2,
+                    embeddings=[(12.0, other), (18.0, other), (26.0, emb)])
+    scan = SimpleNamespace(video_id="walk", tracks=[small, large, blurred])
     assert small.median_width == 24 and large.median_width == 42
-    first, second = summaries([scan], min_width=32)
-    assert first.embedding is None and second.embedding is not None
+    assert large.feature_norm == 23.0 and blurred.feature_norm == 18.0
+    first, second, third = summaries([scan], min_width=32, min_norm=20)
+    assert first.embedding is None and third.embedding is None
+    np.testing.assert_allclose(second.embedding, large.template(best=3))
+    assert np.allclose(large.template(best=1), emb)  # the best face is the one of highest norm
     assert first.frames == {0, 1, 2} and second.frames == {0, 1}
+    assert summaries([scan], min_width=32, min_norm=0)[2].embedding is not None
+
+
+def test_the_tracker_keeps_each_faces_feature_norm_as_its_quality() -> None:
+    faces = {t: [det(10, 10, 50)] for t in range(5)}
+    scale = {0: 24.0, 4: 16.0}
+
+    def embed(image: np.ndarray, detections: list[Detection]) -> np.ndarray:
+        return np.array([[scale[int(image[0, 0, 0])], 0, 0, 0]], np.float32)
+
+    tracker = FaceTracker(FakeDetector(faces), embed, detect_every=4)
+    for t in range(5):
+        tracker.step(t, np.full((8, 8, 3), t, np.uint8), 0)
+    (track,) = tracker.finished()
+    assert [quality for quality, _ in track.embeddings] == [24.0, 16.0]
+    assert all(np.isclose(np.linalg.norm(e), 1.0) for _, e in track.embeddings)
+    assert track.feature_norm == 20.0
