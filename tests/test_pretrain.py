@@ -110,9 +110,12 @@ def test_the_shipped_model_loads_and_refuses_the_people_it_saw(sample_faces: dic
     payload = train.load_pretrained(shipped)
     assert payload["spec"] == PRESETS["lq"].as_dict()
     assert "lp_d3" in payload["provenance"]["identities"] and payload["provenance"]["faces"] == 2865
-    assert pretrain.of_preset(("builtin",), "lq") == (shipped,) and pretrain.of_preset(("builtin",), "hq") == ()
-    with pytest.raises(SwaplabError, match="no pretrained hq model ships"):
-        train.shipped_pretrained("hq")
+    shipped_hq = train.shipped_pretrained("hq")
+    hq = train.load_pretrained(shipped_hq)
+    assert hq["spec"] == PRESETS["hq"].as_dict() and hq["provenance"]["identities"] == payload["provenance"]["identities"]
+    assert pretrain.of_preset(("builtin",), "lq") == (shipped,) and pretrain.of_preset(("builtin",), "hq") == (shipped_hq,)
+    with pytest.raises(SwaplabError, match="no pretrained tiny model ships"):
+        train.shipped_pretrained("tiny")
     refused = train.TrainConfig(src=sample_faces["astronaut"], dst=sample_faces["grace_hopper"], out=tmp_path,
                                 preset="lq", iterations=1, max_faces=8, pretrained=Path("builtin"))
     with pytest.raises(SwaplabError, match="pretrained on lp_d3"):
