@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/identity_by_quality.py [--media ../shared/media]
            [--labels benchmarks/data/multi_identities.csv] [--norms 0 18 19 20 21 22] [--widths 32]
-           [--talking-frames 200]
+           [--talking-frames 200] [--photos]
 
 Scans each labelled multi-person clip exactly as ``swaplab generate extract`` does (shots, tracks,
 FaceNet on keyframes), then gives each track the hand label of the points that fall in its boxes
@@ -15,7 +15,9 @@ FaceNet on keyframes), then gives each track the hand label of the points that f
 
 It also prints every track's median feature norm (FaceNet's 512-d output before L2 normalisation)
 by label kind, and, with ``--talking-frames N``, the norms of the 17 clear talking heads (first N
-frames each), which a threshold must stay below (``faces.clusters.MIN_IDENTITY_NORM``).
+frames each), which a threshold must stay below (``faces.clusters.MIN_IDENTITY_NORM``), and with
+``--photos`` those of the largest face of every photo in ``photos/`` (clear frontal photos, some
+scanned).
 """
 
 from __future__ import annotations
@@ -89,6 +91,23 @@ def talking_norms(extractor: Extractor, media: Path, frames: int) -> list[tuple[
     return out
 
 
+def photo_norms(extractor: Extractor, media: Path) -> list[tuple[str, float]]:
+    """(photo, feature norm of its largest face) for every photo of ``media/photos``."""
+    from swaplab.core.media import image_files, read_image
+    from swaplab.faces.facenet import facenet_crop
+
+    out = []
+    for folder in sorted(p for p in (media / "photos").iterdir() if p.is_dir()):
+        for path in image_files(folder):
+            image = read_image(path)
+            faces = extractor.detector.detect(image[None])[0]
+            if faces:
+                face = max(faces, key=lambda d: d.area)
+                features = extractor.embedder.features(facenet_crop(image, face.box)[None])
+                out.append((path.name, float(np.linalg.norm(features[0]))))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--media", type=Path, default=ROOT.parent / "shared" / "media")
@@ -96,6 +115,7 @@ def main() -> None:
     parser.add_argument("--norms", type=float, nargs="*", default=[0, 18, 19, 20, 21, 22])
     parser.add_argument("--widths", type=float, nargs="*", default=[clusters.MIN_IDENTITY_WIDTH])
     parser.add_argument("--talking-frames", type=int, default=0)
+    parser.add_argument("--photos", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as crops:  # scanning writes crops; they are not needed here
@@ -125,7 +145,7 @@ def run(args: argparse.Namespace, crops: Path) -> None:
         mixed = [f"{Path(str(r['clip'])).stem}:{'+'.join(m)}" for r in rows for m in r["mixed"]]  # type: ignore[union-attr]
         genuine = [sum(r["genuine"][i] for r in rows) for i in (0, 1)]  # type: ignore[index]
         impostor = [sum(r["impostor"][i] for r in rows) for i in (0, 1)]  # type: ignore[index]
-        print(f"{width:.0f} px, {norm:.0f} | {sum(r['clusters'] for r in rows)} | {len(mixed)} {' '.join(mixed)} | "  # type: ignore[misc]
+        print(f"{width:.0f} px, {norm:g} | {sum(r['clusters'] for r in rows)} | {len(mixed)} {' '.join(mixed)} | "  # type: ignore[misc]
               f"{genuine[0]}/{genuine[1]} | {impostor[0]}/{impostor[1]}")
     if args.talking_frames:
         extractor.config = ExtractConfig(inputs=tuple(args.media / clip for clip in points), out=crops, mesh=False, crop_size=64,
@@ -134,6 +154,13 @@ def run(args: argparse.Namespace, crops: Path) -> None:
         print("\ntalking heads (median norm @ width): " + " ".join(f"{v}:{n:.1f}@{w:.0f}" for v, n, w in norms))
         values = np.array([n for _, n, _ in norms])
         print(f"min {values.min():.1f}, median {np.median(values):.1f}, max {values.max():.1f}")
+
+    if args.photos:
+        norms = sorted(photo_norms(extractor, args.media), key=lambda item: item[1])
+        values = np.array([n for _, n in norms])
+        print(f"\nphotos: {len(values)}, min {values.min():.1f}, 5th pct {np.percentile(values, 5):.1f}, "
+              f"median {np.median(values):.1f}, max {values.max():.1f}; under {clusters.MIN_IDENTITY_NORM:g}: "
+              + (", ".join(f"{name} {n:.1f}" for name, n in norms if n < clusters.MIN_IDENTITY_NORM) or "none"))
 
 
 if __name__ == "__main__":

@@ -58,7 +58,8 @@ MIN_IDENTITY_WIDTH = 32.0
 # 72 px: 24.3); faces behind a hand, cut by the frame edge, or 21-31 px: 12.5-18.6; MTCNN false positives
 # (hands, a railing, an ear): 13.5-18.1. On the hand-labelled tracks of four multi-person clips
 # (benchmarks/data/multi_identities.csv), clustering with this gate joined 0 of 491 impostor track pairs
-# (7 without it; 1 at 18 and 19) and 86 of 231 genuine pairs (99 without it; 65 at 21).
+# (7 without it; 1 at 18, 19 and 19.5) and 86 of 231 genuine pairs (99 without it; 65 at 21). The sides
+# overlap: one of the 52 MEDS photos (clear, scanned) scores 19.6 and is left a cluster of its own.
 MIN_IDENTITY_NORM = 20.0
 CANNOT_LINK = 1e6  # distance between two tracks seen in one frame: average linkage never joins them
 BEST_FACES = 3
