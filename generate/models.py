@@ -12,9 +12,11 @@ original  faceswap's 'original' layout (64 px, ~82 M parameters), kept as a spee
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from swaplab.core.registry import Registry
@@ -42,16 +44,49 @@ PRESETS = {
 }
 
 
-def _down(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 5, 2, 2), nn.LeakyReLU(0.1))
+class SmallMapConv2d(nn.Conv2d):
+    """A convolution whose output map has a few positions (4x4 at the bottleneck of a 64 px model).
+
+    On CPU it runs as unfold + one matrix product with the (out, in * k * k) weight: oneDNN's
+    convolution backward is slow on such maps (measured on 2 cores, bf16, batch 32: a 3x3 conv of
+    1024 -> 2048 channels on a 4x4 map took 347 ms forward + backward, 263 ms as a matrix product;
+    a 5x5 stride-2 conv 512 -> 1024 from 8x8: 283 -> 172 ms; on an 8x8 output map the convolution
+    wins, so only the small maps use it). Its weight stays in the default (contiguous) layout, where
+    that matrix is a view, even when the model moves to channels-last. Same parameters and
+    state-dict keys as ``nn.Conv2d``; elsewhere (CUDA) it is ``nn.Conv2d``.
+    """
+
+    MAX_POSITIONS = 16
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, height, width = x.shape
+        k, stride, pad = self.kernel_size[0], self.stride[0], self.padding[0]
+        rows, cols = (height + 2 * pad - k) // stride + 1, (width + 2 * pad - k) // stride + 1
+        if x.device.type != "cpu" or rows * cols > self.MAX_POSITIONS or self.groups != 1 or self.dilation != (1, 1):
+            return super().forward(x)
+        patches = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)  # (N, C*k*k, rows*cols)
+        out = self.weight.reshape(self.out_channels, -1) @ patches
+        if self.bias is not None:
+            out = out + self.bias[:, None]
+        return out.reshape(n, self.out_channels, rows, cols)
+
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> SmallMapConv2d:
+        out = super()._apply(fn, recurse)
+        self.weight.data = self.weight.data.contiguous()  # channels-last would make the matrix a copy each step
+        return out
+
+
+def _down(cin: int, cout: int, small_map: bool = False) -> nn.Sequential:
+    """Stride-2 5x5 convolution and leaky ReLU; ``small_map`` when its output map is 4x4 or smaller."""
+    return nn.Sequential((SmallMapConv2d if small_map else nn.Conv2d)(cin, cout, 5, 2, 2), nn.LeakyReLU(0.1))
 
 
 class Upscale(nn.Module):
-    """Conv to 4x channels, then pixel shuffle: doubles height and width."""
+    """Conv to 4x channels, then pixel shuffle: doubles height and width (``small_map``: see :func:`_down`)."""
 
-    def __init__(self, cin: int, cout: int, kernel: int = 3) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int = 3, small_map: bool = False) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(cin, cout * 4, kernel, 1, kernel // 2)
+        self.conv = (SmallMapConv2d if small_map else nn.Conv2d)(cin, cout * 4, kernel, 1, kernel // 2)
         self.act = nn.LeakyReLU(0.1)
         self.shuffle = nn.PixelShuffle(2)
 
@@ -73,10 +108,10 @@ class ResidualBlock(nn.Module):
 class Encoder(nn.Module):
     """Four stride-2 convolutions: (N, 3, R, R) -> (N, 8e * (R/16)^2)."""
 
-    def __init__(self, dims: int) -> None:
+    def __init__(self, dims: int, resolution: int = 64) -> None:
         super().__init__()
         self.net = nn.Sequential(_down(3, dims), _down(dims, dims * 2), _down(dims * 2, dims * 4),
-                                 _down(dims * 4, dims * 8), nn.Flatten())
+                                 _down(dims * 4, dims * 8, small_map=resolution // 16 <= 4), nn.Flatten())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -90,7 +125,7 @@ class Inter(nn.Module):
         self.low = resolution // 16
         self.out_ch = out_ch
         self.dense = nn.Sequential(nn.Linear(in_features, ae_dims), nn.Linear(ae_dims, self.low**2 * out_ch))
-        self.up = Upscale(out_ch, out_ch)
+        self.up = Upscale(out_ch, out_ch, small_map=self.low <= 4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.up(self.dense(x).view(-1, self.out_ch, self.low, self.low))
@@ -140,7 +175,7 @@ class DF(SwapModel):
         super().__init__()
         self.spec = spec
         flat = spec.encoder_dims * 8 * (spec.resolution // 16) ** 2
-        self.encoder = Encoder(spec.encoder_dims)
+        self.encoder = Encoder(spec.encoder_dims, spec.resolution)
         self.inter = Inter(flat, spec.ae_dims, spec.resolution, spec.ae_dims)
         self.decoder_src = Decoder(spec.ae_dims, spec.decoder_dims)
         self.decoder_dst = Decoder(spec.ae_dims, spec.decoder_dims)
@@ -162,7 +197,7 @@ class LIAE(SwapModel):
         super().__init__()
         self.spec = spec
         flat = spec.encoder_dims * 8 * (spec.resolution // 16) ** 2
-        self.encoder = Encoder(spec.encoder_dims)
+        self.encoder = Encoder(spec.encoder_dims, spec.resolution)
         self.inter_ab = Inter(flat, spec.ae_dims, spec.resolution, spec.ae_dims)
         self.inter_b = Inter(flat, spec.ae_dims, spec.resolution, spec.ae_dims)
         self.decoder = Decoder(spec.ae_dims * 2, spec.decoder_dims)
@@ -204,9 +239,9 @@ class Original(SwapModel):
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
         self.spec = spec
-        self.encoder = nn.Sequential(_down(3, 128), _down(128, 256), _down(256, 512), _down(512, 1024), nn.Flatten(),
-                                     nn.Linear(1024 * 4 * 4, 1024), nn.Linear(1024, 4 * 4 * 1024))
-        self.upscale = Upscale(1024, 512)
+        self.encoder = nn.Sequential(_down(3, 128), _down(128, 256), _down(256, 512), _down(512, 1024, small_map=True),
+                                     nn.Flatten(), nn.Linear(1024 * 4 * 4, 1024), nn.Linear(1024, 4 * 4 * 1024))
+        self.upscale = Upscale(1024, 512, small_map=True)
         self.decoder_src = _OriginalDecoder()
         self.decoder_dst = _OriginalDecoder()
 

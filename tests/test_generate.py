@@ -32,6 +32,39 @@ def test_reference_model_has_the_size_of_faceswaps_original() -> None:
     assert 82e6 < params < 86e6  # 82 M as faceswap's, plus our small mask heads
 
 
+@pytest.mark.parametrize(("kernel", "stride", "size"), [(5, 2, 8), (3, 1, 4), (3, 1, 8)])
+def test_small_map_convolution_equals_a_convolution_in_value_and_gradient(kernel: int, stride: int, size: int) -> None:
+    from swaplab.generate.models import SmallMapConv2d
+
+    torch.manual_seed(0)
+    small, plain = SmallMapConv2d(16, 32, kernel, stride, kernel // 2), torch.nn.Conv2d(16, 32, kernel, stride, kernel // 2)
+    plain.load_state_dict(small.state_dict())
+    small.to(memory_format=torch.channels_last)
+    assert small.weight.is_contiguous()  # its weight matrix stays a view
+    x = torch.randn(3, 16, size, size).to(memory_format=torch.channels_last).requires_grad_()
+    grads = []
+    for conv in (small, plain):
+        out = conv(x)
+        out.square().sum().backward()
+        grads.append((out.detach(), x.grad.clone(), conv.weight.grad.clone(), conv.bias.grad.clone()))
+        x.grad = None
+    for mine, theirs in zip(*grads, strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-4)
+
+
+def test_the_64_px_models_run_their_4x4_bottleneck_convolutions_as_matrix_products() -> None:
+    from swaplab.generate.models import SmallMapConv2d
+
+    def small(spec: ModelSpec) -> int:
+        return sum(isinstance(m, SmallMapConv2d) for m in build_model(spec).modules())
+
+    assert small(PRESETS["lq"]) == 2 and small(ModelSpec("original", 64)) == 2 and small(PRESETS["hq"]) == 0
+    from swaplab.generate.train import load_pretrained, shipped_pretrained
+
+    shipped = set(load_pretrained(shipped_pretrained("lq"))["model"])  # same weight names as before: it still loads
+    assert shipped == {k for k in build_model(PRESETS["lq"]).state_dict() if not k.startswith("decoder_dst.")}
+
+
 @pytest.mark.parametrize("name", COLOUR_TRANSFERS.names())
 def test_every_colour_transfer_keeps_shape_and_range(name: str) -> None:
     rng = np.random.default_rng(0)
