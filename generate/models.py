@@ -59,20 +59,32 @@ class SmallMapConv2d(nn.Conv2d):
     MAX_POSITIONS = 16
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, _, height, width = x.shape
-        k, stride, pad = self.kernel_size[0], self.stride[0], self.padding[0]
-        rows, cols = (height + 2 * pad - k) // stride + 1, (width + 2 * pad - k) // stride + 1
-        if x.device.type != "cpu" or rows * cols > self.MAX_POSITIONS or self.groups != 1 or self.dilation != (1, 1):
+        if not self._as_matrix_product(x):
             return super().forward(x)
-        patches = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)  # (N, C*k*k, rows*cols)
+        rows, cols = self._output_size(x)
+        patches = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)  # (N, C*kh*kw, rows*cols)
         out = self.weight.reshape(self.out_channels, -1) @ patches
         if self.bias is not None:
-            out = out + self.bias[:, None]
-        return out.reshape(n, self.out_channels, rows, cols)
+            out = out + self.bias.to(out.dtype)[:, None]  # bf16 under autocast, as nn.Conv2d gives
+        return out.reshape(len(x), self.out_channels, rows, cols)
+
+    def _output_size(self, x: torch.Tensor) -> tuple[int, int]:
+        return tuple((size + 2 * pad - k) // stride + 1  # type: ignore[return-value]
+                     for size, pad, k, stride in zip(x.shape[-2:], self.padding, self.kernel_size, self.stride, strict=True))
+
+    def _as_matrix_product(self, x: torch.Tensor) -> bool:
+        """CPU, a batch of maps, plain zero-padded convolution, and an output map of few positions."""
+        plain = (self.groups == 1 and self.dilation == (1, 1) and self.padding_mode == "zeros"
+                 and not isinstance(self.padding, str))
+        if x.device.type != "cpu" or x.dim() != 4 or not plain:
+            return False
+        rows, cols = self._output_size(x)
+        return rows * cols <= self.MAX_POSITIONS
 
     def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> SmallMapConv2d:
         out = super()._apply(fn, recurse)
-        self.weight.data = self.weight.data.contiguous()  # channels-last would make the matrix a copy each step
+        if self.weight.device.type == "cpu":  # channels-last would make the matrix a copy each step
+            self.weight.data = self.weight.data.contiguous()
         return out
 
 

@@ -206,10 +206,26 @@ def restore_state(config: TrainConfig, device: torch.device, folder: Path) -> Tr
                            f"{state.model.spec.as_dict()}")
     state.model.load_state_dict(payload["model"])
     state.optimiser.load_state_dict(payload["optimiser"])
+    match_state_layout(state.optimiser)
     state.generator.set_state(payload["generator"].cpu())
     state.iteration, state.log = payload["iteration"], list(payload["log"])
     state.meta = dict(payload.get("meta", {}))
     return state
+
+
+def match_state_layout(optimiser: torch.optim.Optimizer) -> None:
+    """Give every per-weight optimiser tensor its weight's memory layout.
+
+    A checkpoint keeps the layout its weights had when it was written (before cbfbf39 the 4x4-map
+    convolutions were channels-last, now contiguous); the fused CPU Adam walks weight and moments
+    as raw memory, so moments in another layout would update the wrong elements.
+    """
+    for group in optimiser.param_groups:
+        for param in group["params"]:
+            slots = optimiser.state.get(param, {})
+            for name, value in slots.items():
+                if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
+                    slots[name] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
 class Batcher:

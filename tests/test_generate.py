@@ -50,6 +50,32 @@ def test_small_map_convolution_equals_a_convolution_in_value_and_gradient(kernel
         x.grad = None
     for mine, theirs in zip(*grads, strict=True):
         torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the training precision
+        mine, theirs = small(x), plain(x)
+    assert mine.dtype == theirs.dtype == torch.bfloat16
+    torch.testing.assert_close(mine.float(), theirs.float(), rtol=0.05, atol=0.05)
+
+
+def test_resumed_optimiser_moments_take_their_weights_layout() -> None:
+    from swaplab.generate.train import match_state_layout
+
+    torch.manual_seed(0)
+    weights = [torch.nn.Parameter(torch.randn(4, 3, 5, 5)) for _ in range(2)]  # contiguous, as SmallMapConv2d's
+    fused, plain = torch.optim.Adam([weights[0]], fused=True), torch.optim.Adam([weights[1]])
+    weights[1].data.copy_(weights[0].data)
+    for weight, optimiser in ((weights[0], fused), (weights[1], plain)):
+        weight.grad = torch.ones_like(weight)
+        optimiser.step()
+    saved = fused.state_dict()  # written when the weight was channels-last (checkpoints before cbfbf39)
+    for name in ("exp_avg", "exp_avg_sq"):
+        saved["state"][0][name] = saved["state"][0][name].contiguous(memory_format=torch.channels_last)
+    fused.load_state_dict(saved)
+    match_state_layout(fused)
+    assert all(fused.state[weights[0]][n].is_contiguous() for n in ("exp_avg", "exp_avg_sq"))
+    for weight, optimiser in ((weights[0], fused), (weights[1], plain)):
+        weight.grad = torch.linspace(-1, 1, weight.numel()).reshape(weight.shape)
+        optimiser.step()
+    torch.testing.assert_close(weights[0].data, weights[1].data)  # the fused step updates the right elements
 
 
 def test_the_64_px_models_run_their_4x4_bottleneck_convolutions_as_matrix_products() -> None:
