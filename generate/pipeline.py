@@ -29,8 +29,10 @@ from swaplab.generate.quality import write_quality
 # and the face sets' loading before the training loop), per model resolution. Measured on this
 # project's 2-core CPU: a 12-minute `generate run` at 64 px on a 175-frame dst spent 76 s outside
 # extraction and the training loop, 0.43 s a frame (0.15, the swap alone, overran the budget by
-# 50 s). 128 px: the swap's share doubled.
-SWAP_SECONDS_PER_FRAME = {64: 0.45, 128: 0.6}
+# 50 s). 128 px: the swap's share doubled. 0.45 was a little short with the identity loss on a 720p dst
+# (vr_5 -> lp_s18, 282 frames, 2026-11-27): 13:05 wall for --minutes 13, 117 s from the training loop's
+# end to quality.json plus the identity loss's set-up; hence 0.5.
+SWAP_SECONDS_PER_FRAME = {64: 0.5, 128: 0.6}
 
 
 def _paths(value: tuple[Path, ...] | Path | list) -> tuple[Path, ...]:
