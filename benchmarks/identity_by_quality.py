@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import tempfile
 from collections import defaultdict
 from itertools import combinations
@@ -124,7 +125,8 @@ def main() -> None:
 
 def run(args: argparse.Namespace, crops: Path) -> None:
     points = read_labels(args.labels)
-    extractor = Extractor(ExtractConfig(inputs=tuple(args.media / clip for clip in points), out=crops, mesh=False, crop_size=64))
+    extractor = Extractor(ExtractConfig(inputs=tuple(args.media / clip for clip in points), out=crops, mesh=False,
+                                        crop_size=64))
     results: dict[tuple[float, float], list[dict[str, object]]] = defaultdict(list)
     for clip, clip_points in points.items():
         scan = extractor.scan(args.media / clip)
@@ -148,13 +150,11 @@ def run(args: argparse.Namespace, crops: Path) -> None:
         print(f"{width:.0f} px, {norm:g} | {sum(r['clusters'] for r in rows)} | {len(mixed)} {' '.join(mixed)} | "  # type: ignore[misc]
               f"{genuine[0]}/{genuine[1]} | {impostor[0]}/{impostor[1]}")
     if args.talking_frames:
-        extractor.config = ExtractConfig(inputs=tuple(args.media / clip for clip in points), out=crops, mesh=False, crop_size=64,
-                                         max_frames=args.talking_frames)
+        extractor.config = dataclasses.replace(extractor.config, max_frames=args.talking_frames)
         norms = talking_norms(extractor, args.media, args.talking_frames)
         print("\ntalking heads (median norm @ width): " + " ".join(f"{v}:{n:.1f}@{w:.0f}" for v, n, w in norms))
         values = np.array([n for _, n, _ in norms])
         print(f"min {values.min():.1f}, median {np.median(values):.1f}, max {values.max():.1f}")
-
     if args.photos:
         norms = sorted(photo_norms(extractor, args.media), key=lambda item: item[1])
         values = np.array([n for _, n in norms])
