@@ -23,11 +23,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.signal import savgol_filter
 
 from swaplab.faces.detector import Detection, FaceDetector, iou
 
 LINK_IOU = 0.3
 DUPLICATE_IOU = 0.6  # two open tracks overlapping this much follow the same face: one is closed
+SMOOTH_ORDER = 2  # polynomial order of the landmark smoothing (Savitzky-Golay)
+SMOOTH_MAX_SHIFT = 0.03  # the most smoothing moves a landmark, x the inter-ocular distance
 SPLIT_DISTANCE = 0.6  # cosine distance to the track's template that ends a track (see clusters.py)
 
 
@@ -287,22 +290,33 @@ def choose_track(tracks: Sequence[Track],
     return max(tracks, key=lambda t: t.total_area), "largest-track"
 
 
-def smooth_landmarks(points: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving average over time of (T, K, 2) points; NaN frames split runs.
+def smooth_landmarks(points: np.ndarray, window: int, order: int = SMOOTH_ORDER,
+                     max_shift: float | None = SMOOTH_MAX_SHIFT) -> np.ndarray:
+    """Remove landmark jitter over time from (T, K, 2) points (K >= 2, the first two the eyes); NaN frames split runs.
 
-    The window shrinks at the ends of each run, so no frame is shifted
-    towards a missing neighbour.
+    Each point's track is fitted, in a centred window of ``window`` frames, by a polynomial of
+    ``order`` (Savitzky-Golay; 2 follows a head that speeds up or stops, where a moving average
+    lags). The fit moves a point by at most ``max_shift`` x the frame's inter-ocular distance
+    (None: no bound): detector jitter is a few hundredths of it, while a fast head turn departs from
+    any smooth fit by much more, and there the points stay near the detections (measured in the
+    README). A run shorter than the window uses the longest odd window it holds; a run of
+    ``order + 1`` frames or fewer is left as it is.
     """
     if window <= 1:
         return points.copy()
-    half = window // 2
     out = points.copy()
     valid = ~np.isnan(points).any(axis=(1, 2))
     for start, stop in _runs(valid):
-        for t in range(start, stop):
-            lo, hi = max(start, t - half), min(stop, t + half + 1)
-            reach = min(t - lo, hi - 1 - t)
-            out[t] = points[t - reach:t + reach + 1].mean(axis=0)
+        length = min(window, stop - start)
+        length -= 1 - length % 2  # odd
+        if length > order + 1:
+            out[start:stop] = savgol_filter(points[start:stop], length, order, axis=0, mode="interp")
+    if max_shift is not None:
+        shift = out - points
+        limit = max_shift * np.linalg.norm(points[:, 0] - points[:, 1], axis=1)[:, None]  # (T, 1)
+        size = np.linalg.norm(shift, axis=2)
+        scale = np.where(size > limit, limit / np.maximum(size, 1e-9), 1.0)
+        out = np.where(valid[:, None, None], points + shift * scale[..., None], points)
     return out
 
 

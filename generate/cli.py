@@ -169,6 +169,8 @@ def run_command(
                                             "bounded) added to the enlarged face, 0-2 (default: 1; 0: none)."),
     keep_mouth: bool = typer.Option(None, "--keep-mouth/--no-keep-mouth", help="Leave dst's own mouth opening "
                                     "(teeth, tongue) in place of the model's (default: on)."),
+    smooth: int = typer.Option(None, help=f"Landmark smoothing window of dst's extraction in frames, 0 = off "
+                                          f"(default: {pipeline.DST_SMOOTH})."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
@@ -177,7 +179,7 @@ def run_command(
     cfg = build_config(pipeline.PipelineConfig, config, src=tuple(src), dst=tuple(dst), out=out, dst_ref=dst_ref,
                        preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None,
                        pretrained=pretrained, identity_weight=identity_weight, sharpen=sharpen, detail=detail,
-                       keep_mouth=keep_mouth, seed=seed, device=device)
+                       keep_mouth=keep_mouth, smooth=smooth, seed=seed, device=device)
     typer.echo(f"swapped video written to {pipeline.run(cfg).video}")
 
 

@@ -23,7 +23,7 @@ import torch
 
 from swaplab.core.errors import SwaplabError
 from swaplab.core.fileio import atomic_path
-from swaplab.core.media import read_image
+from swaplab.core.images import read_image
 from swaplab.core.progress import track
 from swaplab.datasets.manifest import FaceRecord, check_relative_path, faces_only, read_manifest
 from swaplab.faces import align, mesh

@@ -9,7 +9,7 @@ import torch
 
 from swaplab.generate.faceset import FaceSet
 from swaplab.generate.models import SwapModel
-from swaplab.core.media import write_image
+from swaplab.core.images import write_image
 
 
 def to_image(batch: torch.Tensor) -> np.ndarray:

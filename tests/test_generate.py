@@ -8,7 +8,7 @@ import torch
 
 from swaplab.datasets.manifest import read_manifest
 from swaplab.core.errors import SwaplabError
-from swaplab.generate import augment, losses
+from swaplab.generate import augment, losses, pipeline
 from swaplab.generate.blend import (DETAIL_LIMIT, blend_into_frame, filmed_detail, refine_pasted, shape_mask,
                                     sharpen_pasted, upscale_of)
 from swaplab.generate.colour import COLOUR_TRANSFERS
@@ -245,6 +245,11 @@ def test_generate_run_end_to_end(tiny_swap: Path, sample_dir: Path) -> None:
     # a 4-iteration model pastes noise over the whole face: no detector may find a face there
     assert np.isfinite(quality["pose_error_iod"]) or quality["pose_found_share"] == 0
     assert (tiny_swap / "model" / "preview.png").is_file() and (tiny_swap / "model" / "losses.csv").is_file()
+    # dst's landmarks are smoothed for the paste; src's faces only train the model
+    smooth = {side: json.loads((tiny_swap / side / "extract_config.json").read_text())["config"]["smooth"]
+              for side in ("src_faces", "dst_faces")}
+    assert smooth == {"src_faces": 0, "dst_faces": pipeline.DST_SMOOTH}
+    assert {r.landmark_source for r in read_manifest(tiny_swap / "dst_faces" / "faces.csv") if r.has_face} == {"smoothed"}
 
 
 def test_presets_are_valid() -> None:

@@ -75,3 +75,23 @@ def test_built_wheel_imports_beside_hugging_face_names(wheel: Path, tmp_path: Pa
         archive.extractall(target)
     out = run_side_by_side(tmp_path, [target])
     assert out.strip().endswith(str(target / "swaplab" / "__init__.py"))
+
+
+WITHOUT_VIDEO_STACK = """
+import sys
+BLOCKED = ("av", "mediapipe", "facenet_pytorch", "dlib", "scenedetect", "typer")
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError("not installed here: " + name)
+sys.meta_path.insert(0, Block())
+import swaplab.generate.train, swaplab.generate.pretrain
+print("ok")
+"""
+
+
+def test_training_imports_without_the_video_and_detection_stack() -> None:
+    """A lent GPU machine has torch and OpenCV but not PyAV, MediaPipe, dlib or FaceNet's wheels:
+    training from pools (benchmarks/finetune_snapshots.py, gpu_train.py) must import there."""
+    done = subprocess.run([sys.executable, "-c", WITHOUT_VIDEO_STACK], capture_output=True, text=True)
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -25,17 +25,23 @@ def test_tracks_link_by_overlap_and_largest_wins() -> None:
     assert choose_track(tracks[:1])[1] == "single-face"
 
 
-def test_smoothing_is_centred_and_respects_gaps() -> None:
-    t = np.arange(9, dtype=float)
-    points = np.repeat(np.stack([t, 2 * t], axis=1)[:, None, :], 5, axis=1)  # linear motion
-    points[4] = np.nan
-    smoothed = smooth_landmarks(points, 5)
+def test_smoothing_follows_motion_removes_jitter_and_respects_gaps() -> None:
+    t = np.arange(21, dtype=float)
+    face = np.array([[0, 0], [100, 0], [50, 40], [20, 80], [80, 80]], float)  # eyes 100 px apart
+    points = face + np.stack([t, 0.05 * t**2], axis=1)[:, None, :]  # steady x, accelerating y
+    points[10] = np.nan
+    smoothed = smooth_landmarks(points, 9)
     valid = ~np.isnan(points).any(axis=(1, 2))
-    np.testing.assert_allclose(smoothed[valid], points[valid])  # no lag on linear motion
-    assert np.isnan(smoothed[4]).all()
-    jitter = points.copy()
-    jitter[2, :, 0] += 3.0
-    assert abs(smooth_landmarks(jitter, 3)[2, 0, 0] - 2.0) < 1.01
+    np.testing.assert_allclose(smoothed[valid], points[valid], atol=1e-9)  # no lag, even when speeding up
+    assert np.isnan(smoothed[10]).all()
+    still = np.repeat(face[None], 21, axis=0)
+    jitter = still.copy()
+    jitter[5, :, 0] += 2.0  # one frame's landmarks off by 2 px (0.02 IOD)
+    assert np.abs(smooth_landmarks(jitter, 9) - still).max() < 0.6
+    turn = still.copy()
+    turn[11:, :, 0] += 40.0  # the head jumps 40 px: smoothing may not drag it by more than 3 px
+    assert np.abs(smooth_landmarks(turn, 9) - turn).max() <= 3.0 + 1e-9
+    np.testing.assert_array_equal(smooth_landmarks(jitter, 1), jitter)  # window 1: off
 
 
 def test_linking_a_face_that_was_missed_on_a_keyframe_does_not_crash() -> None:

@@ -25,14 +25,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 from swaplab.core.errors import SwaplabError
 from swaplab.core.fileio import atomic_path, require_input_file
+from swaplab.core.images import IMAGE_SUFFIXES, read_image, write_image  # noqa: F401 (media's API)
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"})
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 FOLDER_FPS = 25.0  # frame rate assumed for a folder of images
 # Audio codecs an mp4 holds as they are; others are re-encoded to AAC.
 _MP4_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus"})
@@ -245,36 +244,6 @@ def image_files(folder: Path) -> list[Path]:
 
 def _looks_like_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES or (not path.suffix and path.name.isdigit() and path.is_file())
-
-
-def read_image(path: Path) -> np.ndarray:
-    """Read an image file as upright RGB uint8 (H, W, 3).
-
-    EXIF orientation is applied; grayscale, palette, CMYK and 16-bit images (scaled to 8 bit)
-    become 8-bit RGB; an alpha channel is dropped. Multi-page files give their first page.
-
-    Raises
-    ------
-    SwaplabError
-        Missing, empty, corrupt or unknown-format file.
-    """
-    path = require_input_file(Path(path))
-    if path.is_dir():
-        raise SwaplabError(f"{path}: is a folder, not an image file")
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)  # applies EXIF orientation, converts depth and channels
-    if image is None:
-        raise SwaplabError(f"{path}: not a readable image (corrupt or unknown format)")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def write_image(path: Path, image: np.ndarray) -> None:
-    """Write an RGB uint8 image (H, W, 3) atomically; the format follows the suffix (png, jpg)."""
-    ok, encoded = cv2.imencode(Path(path).suffix, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise SwaplabError(f"{path}: could not encode image")
-    with atomic_path(Path(path)) as tmp:
-        encoded.tofile(tmp)
 
 
 def iter_frames(path: Path, info: MediaInfo | None = None) -> Iterator[Frame]:
