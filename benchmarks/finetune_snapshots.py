@@ -19,6 +19,7 @@ src is meaningful). Iterations/s of each segment are printed and kept in ``speed
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -33,22 +34,20 @@ from swaplab.generate.models import ModelSpec, build_model
 
 def snapshot_payload(checkpoint: dict) -> dict:
     """A checkpoint without optimiser state and ``decoder_dst``, weights in fp16."""
-    weights = {name: tensor.to("cpu", torch.float16) for name, tensor in checkpoint["model"].items()
-               if not name.startswith(train.SHARED_DECODER)}
-    return {**checkpoint, "model": weights, "optimiser": {}, "generator": checkpoint["generator"].cpu()}
+    return {**checkpoint, "model": train.compact_weights(checkpoint["model"]), "optimiser": {},
+            "generator": checkpoint["generator"].cpu()}
 
 
 def finetune(args: argparse.Namespace) -> None:
-    src_pool, dst_pool = pretrain.load_pool(args.src_pool), pretrain.load_pool(args.dst_pool)
+    base = train.TrainConfig(src=args.src_pool, dst=args.dst_pool, out=args.out / "model", preset=args.preset,
+                             minutes=args.minutes, batch_size=args.batch, precision=args.precision, device=args.device,
+                             pretrained=args.pretrained, checkpoint_every=10**9, preview_every=10**9)
+    resolution = base.spec().resolution
+    src, dst = (pretrain.pool_faceset(pretrain.load_pool(p), resolution) for p in (args.src_pool, args.dst_pool))
     args.out.mkdir(parents=True, exist_ok=True)
     speed = []
     for i, target in enumerate(int(n) for n in args.snapshots.split(",")):
-        config = train.TrainConfig(src=args.src_pool, dst=args.dst_pool, out=args.out / "model", preset=args.preset,
-                                   iterations=target, minutes=args.minutes, batch_size=args.batch, precision=args.precision,
-                                   device=args.device, pretrained=args.pretrained, resume=i > 0,
-                                   checkpoint_every=10**9, preview_every=10**9)
-        resolution = config.spec().resolution
-        src, dst = (pretrain.pool_faceset(p, resolution) for p in (src_pool, dst_pool))
+        config = dataclasses.replace(base, iterations=target, resume=i > 0)
         started = time.perf_counter()
         output = train.fit(config, src, dst)
         seconds = time.perf_counter() - started

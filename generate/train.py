@@ -152,14 +152,19 @@ PRETRAINED_FORMAT = 1  # 1 - spec, fp16 weights without decoder_dst, provenance
 SHARED_DECODER = "decoder_dst."  # a pretrained DF model's decoders learnt the same faces: one is kept
 
 
+def compact_weights(state: dict) -> dict:
+    """A state dict's weights in fp16 on the CPU, without ``decoder_dst`` (refilled from decoder_src by
+    :func:`expand_shared_decoder`): half the size, and all a dst -> src swap or a fine-tune start needs."""
+    return {name: tensor.detach().to("cpu", torch.float16) for name, tensor in state.items()
+            if not name.startswith(SHARED_DECODER)}
+
+
 def save_pretrained(model: SwapModel, target: Path, provenance: dict) -> Path:
     """Write a small ``pretrained.pt``: fp16 weights and ``provenance`` (identities, faces, manifests,
     iterations, device). decoder_dst is left out: after pretraining both decoders learnt the same pool,
     so fine-tuning starts both from decoder_src."""
-    weights = {name: tensor.detach().to("cpu", torch.float16) for name, tensor in model.state_dict().items()
-               if not name.startswith(SHARED_DECODER)}
     payload = {"format": PRETRAINED_FORMAT, "kind": "swaplab-pretrained", "spec": model.spec.as_dict(),
-               "model": weights, "provenance": provenance}
+               "model": compact_weights(model.state_dict()), "provenance": provenance}
     with atomic_path(target) as tmp:
         torch.save(payload, tmp)
     return target
