@@ -31,8 +31,9 @@ from swaplab.generate.quality import write_quality
 # extraction and the training loop, 0.43 s a frame (0.15, the swap alone, overran the budget by
 # 50 s). 128 px: the swap's share doubled. 0.45 was a little short with the identity loss on a 720p dst
 # (vr_5 -> lp_s18, 282 frames, 2026-11-27): 13:05 wall for --minutes 13, 117 s from the training loop's
-# end to quality.json plus the identity loss's set-up; hence 0.5.
-SWAP_SECONDS_PER_FRAME = {64: 0.5, 128: 0.6}
+# end to quality.json plus the identity loss's set-up; hence 0.5. 0.5 then gave 12:51 and, in a later
+# run of the same command, 13:03 (124 s from the model's last save to quality.json); hence 0.55.
+SWAP_SECONDS_PER_FRAME = {64: 0.55, 128: 0.6}
 
 
 # Landmark smoothing window (frames) of dst's extraction in `generate run`: the pasted face follows
