@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from swaplab.core.allocator import keep_freed_memory
 from swaplab.core.config import save_config
 from swaplab.core.device import resolve_device, resolve_precision
 from swaplab.core.errors import SwaplabError
@@ -123,6 +124,8 @@ def new_state(config: TrainConfig, device: torch.device) -> TrainState:
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate, betas=(0.5, 0.999),
                                  fused=device.type in ("cpu", "cuda"))
     generator = torch.Generator().manual_seed(config.seed)
+    if device.type == "cpu":  # the step's big casts and gradients reuse freed memory, not fresh pages
+        keep_freed_memory()
     return TrainState(model, optimiser, generator)
 
 
