@@ -59,14 +59,15 @@ def mean_displacement_px(field: torch.Tensor) -> float:
     return float(field.norm(dim=-1).mean() * field.shape[1] / 2)
 
 
-def warp_pair(images: torch.Tensor, gen: torch.Generator, extra: torch.Tensor | None = None
-              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def warp_pair(images: torch.Tensor, gen: torch.Generator, extra: torch.Tensor | None = None,
+              flip: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """(warped input, target, extra target) for images (N, C, R, R) float in [0, 1].
 
-    ``extra`` (N, K, R, R), e.g. masks and weights, follows the target's affine.
+    ``extra`` (N, K, R, R), e.g. masks and weights, follows the target's affine; ``flip``: mirror
+    half of the images at random (off where the caller has chosen which to mirror).
     """
     n, _, size, _ = images.shape
-    grid = F.affine_grid(random_affine(n, gen), list(images.shape), align_corners=False)
+    grid = F.affine_grid(random_affine(n, gen, flip=flip), list(images.shape), align_corners=False)
     target = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
     warped = F.grid_sample(images, grid + random_warp_field(n, size, gen), mode="bilinear",
                            padding_mode="border", align_corners=False)

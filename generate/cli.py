@@ -76,6 +76,9 @@ def train_command(
     identity_weight: float = typer.Option(None, help="Weight of the identity loss (FaceNet cosine of the swap to "
                                                      "src; then FaceNet no longer judges blindly), 0 = off "
                                                      "(default: 0)."),
+    match_pose: float = typer.Option(None, help="Share of src's training faces (and mirror images) drawn by how "
+                                                "often dst turns its head their way, 0-1; 0 = all alike "
+                                                "(default: 0)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the checkpoint in --out exactly."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
@@ -84,7 +87,7 @@ def train_command(
     cfg = build_config(train.TrainConfig, config, src=tuple(src), dst=tuple(dst), out=out, preset=preset, arch=arch,
                        resolution=resolution, iterations=iterations, minutes=minutes, batch_size=batch_size,
                        precision=precision, seed=seed, pretrained=pretrained, identity_weight=identity_weight,
-                       resume=resume or None, device=device)
+                       match_pose=match_pose, resume=resume or None, device=device)
     typer.echo(f"checkpoint written to {train.run(cfg).checkpoint}")
 
 
@@ -163,6 +166,9 @@ def run_command(
     identity_weight: float = typer.Option(None, help="Weight of the identity loss (FaceNet cosine of the swap to "
                                                      "src; then FaceNet no longer judges blindly), 0 = off "
                                                      "(default: 0)."),
+    match_pose: float = typer.Option(None, help="Share of src's training faces (and mirror images) drawn by how "
+                                                "often dst turns its head their way, 0-1; 0 = all alike "
+                                                "(default: 0)."),
     sharpen: float = typer.Option(None, help="Unsharp-mask amount on the face enlarged into the frame, 0-4 "
                                              "(default: 0)."),
     detail: float = typer.Option(None, help="Weight of dst's own fine texture (pores, grain; strong edges "
@@ -178,8 +184,8 @@ def run_command(
     """Extract, train, swap and composite in one go; run it again to resume."""
     cfg = build_config(pipeline.PipelineConfig, config, src=tuple(src), dst=tuple(dst), out=out, dst_ref=dst_ref,
                        preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None,
-                       pretrained=pretrained, identity_weight=identity_weight, sharpen=sharpen, detail=detail,
-                       keep_mouth=keep_mouth, smooth=smooth, seed=seed, device=device)
+                       pretrained=pretrained, identity_weight=identity_weight, match_pose=match_pose,
+                       sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, smooth=smooth, seed=seed, device=device)
     typer.echo(f"swapped video written to {pipeline.run(cfg).video}")
 
 

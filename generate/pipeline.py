@@ -56,7 +56,8 @@ class PipelineConfig:
     face set is the union of its inputs' faces. The first ``dst`` video receives src's face;
     ``dst_ref`` is an image of the person to replace there when several people show.
     ``iterations`` None: 2000 without a time budget, no cap with one. ``identity_weight``: the
-    training's identity loss (0: off; see generate/identity.py); ``sharpen`` the swap's unsharp-mask amount,
+    training's identity loss (0: off; see generate/identity.py); ``match_pose`` the share of src's
+    training draws weighted by dst's head turns (``TrainConfig.match_pose``); ``sharpen`` the swap's unsharp-mask amount,
     ``detail`` the weight of dst's own fine texture on the pasted face (``SwapConfig.detail``),
     ``keep_mouth`` whether dst's own mouth opening stays (``SwapConfig.keep_mouth``); ``smooth`` the
     landmark smoothing window (frames, 0: off) of dst's extraction (``DST_SMOOTH``).
@@ -76,6 +77,7 @@ class PipelineConfig:
     watermark: bool = False
     pretrained: Path | None = None
     identity_weight: float = 0.0
+    match_pose: float = 0.0
     sharpen: float = 0.0
     detail: float = 1.0
     keep_mouth: bool = True
@@ -102,13 +104,13 @@ def extract_once(inputs: tuple[Path, ...], output: ExtractOutput, identity: str 
 
 def train_or_resume(src_faces: Path | tuple[Path, ...], dst_faces: Path | tuple[Path, ...], model_dir: Path, *,
                     preset: str, iterations: int | None, minutes: float | None, seed: int, device: str,
-                    pretrained: Path | None = None, identity_weight: float = 0.0) -> Path:
+                    pretrained: Path | None = None, identity_weight: float = 0.0, match_pose: float = 0.0) -> Path:
     """Train a model (from ``pretrained`` weights if given), or continue the one already in
     ``model_dir``; return its checkpoint. ``minutes`` is the model's whole training time, resumed runs included.
     """
     return train.run(train.TrainConfig(src=src_faces, dst=dst_faces, out=model_dir, preset=preset,
                                        iterations=iterations, minutes=minutes, seed=seed, device=device,
-                                       pretrained=pretrained, identity_weight=identity_weight,
+                                       pretrained=pretrained, identity_weight=identity_weight, match_pose=match_pose,
                                        resume=TrainOutput(Path(model_dir)).checkpoint.exists())).checkpoint
 
 
@@ -158,7 +160,8 @@ def run(config: PipelineConfig) -> SwapOutput:
                               config.dst_ref, config.smooth)
     train_or_resume(src_faces, dst_faces, output.model.folder, preset=config.preset, iterations=config.iterations,
                     minutes=training_minutes(config, started, dst_video), seed=config.seed, device=config.device,
-                    pretrained=config.pretrained, identity_weight=config.identity_weight)
+                    pretrained=config.pretrained, identity_weight=config.identity_weight,
+                    match_pose=config.match_pose)
     swap_measured(swap.SwapConfig(model=output.model.folder, dst=dst_video, out=output.swap.folder,
                                   dst_faces=dst_faces, colour=config.colour, blend=config.blend, sharpen=config.sharpen,
                                   detail=config.detail, keep_mouth=config.keep_mouth, watermark=config.watermark, device=config.device), src_faces)

@@ -43,6 +43,10 @@ Motion
 pose_found_share         share of swapped frames (of up to 96) where MTCNN finds the face at all
 pose_error_iod           landmark error between the swapped face (MTCNN's ONet on dst's face box) and
                          the original dst face / inter-ocular distance: pose and expression preserved
+dst_turned_past_src_share  share of dst's faces whose head turn (nose offset from the eye midpoint,
+                         ``pose_match.yaw_offsets``) goes past every src training face's and its mirror
+                         image's: frames where the src decoder must render a turn it never saw, the
+                         usual cause of a large, constant pose error
 flicker_*                mean |frame_t - frame_t-1| inside dst's face box (0-255), swapped, original,
                          and their ratio
 
@@ -62,14 +66,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
 from swaplab.core.fileio import write_json_atomic
 from swaplab.core.media import iter_frames, probe, read_image
-from swaplab.datasets.manifest import FaceRecord, read_manifest
+from swaplab.datasets.manifest import FaceRecord, faces_only, read_manifest
 from swaplab.datasets.outputs import SwapOutput
 from swaplab.faces.backends import FR_BACKENDS, mean_template
 from swaplab.faces.detector import Detection, FaceDetector
 from swaplab.faces.embed import embed_records, manifest_faces
+from swaplab.generate.pose_match import turned_past_src_share, yaw_offsets
 
 FACENET_THRESHOLD = 0.41  # cosine, FaceNet's licit EER threshold on the talking-head pairs
 DLIB_THRESHOLD = 0.904  # cosine of L2-normalised dlib-ResNet embeddings at the EER on real photo pairs
@@ -152,6 +158,16 @@ def pose_error(video: Path, dst_records: dict[int, FaceRecord], device: str = "a
             errors.append(np.linalg.norm(found.landmarks - truth, axis=1).mean() / inter_ocular)
     return {"pose_error_iod": float(np.mean(errors)) if errors else float("nan"),
             "pose_found_share": len(errors) / tried if tried else float("nan")}
+
+
+def turned_past_src(src_faces: Path, dst_records: dict[int, FaceRecord]) -> float:
+    """:func:`pose_match.turned_past_src_share` of the swapped dst faces against src's face manifest."""
+    def yaws(records: list[FaceRecord]) -> torch.Tensor:
+        points = [r.landmarks_array for r in records]
+        return yaw_offsets(torch.tensor(np.stack(points), dtype=torch.float64)) if points else torch.zeros(0)
+
+    src = faces_only(read_manifest(src_faces))  # a face set: the faces training drew from
+    return turned_past_src_share(yaws(src), yaws(list(dst_records.values())))
 
 
 def _face_box_mask(record: FaceRecord | None, shape: tuple[int, int]) -> np.ndarray:
@@ -331,6 +347,7 @@ def write_quality(output: SwapOutput, dst: Path, src_faces: Path, dst_faces: Pat
     figures = identity_figures(output.fakes.manifest, dst_faces, src_faces, device)
     dst_records = {r.frame_index: r for r in read_manifest(output.fakes.manifest) if r.has_face}
     figures.update(pose_error(output.video, dst_records, device))
+    figures["dst_turned_past_src_share"] = turned_past_src(src_faces, dst_records)
     figures.update(flicker(output.video, dst, dst_records))
     figures.update(realism_figures(output.video, dst, _mask_reader(output)))
     figures.update(judges(output))

@@ -29,6 +29,7 @@ from swaplab.generate.faceset import FaceSet, as_manifests, focus_weights, load_
 from swaplab.generate.identity import IdentityLoss
 from swaplab.generate.losses import mask_loss, reconstruction_loss
 from swaplab.generate.models import PRESETS, ModelSpec, SwapModel, build_model
+from swaplab.generate.pose_match import matched_draw_weights, yaw_offsets
 from swaplab.generate.preview import write_preview
 from swaplab.core.progress import make_progress
 
@@ -53,7 +54,9 @@ class TrainConfig:
     picks it where the hardware supports it; losses are always computed in fp32.
     ``pretrained`` starts from a ``pretrained.pt`` of ``swaplab generate pretrain`` (same
     architecture and size; ``builtin``: the one shipped for the preset); a pair identity that model
-    was pretrained on is refused. ``identity_weight`` > 0 adds the identity loss
+    was pretrained on is refused. ``match_pose``: the share of src's draws (it and its mirror image)
+    weighted by how often dst turns its head that way (generate/pose_match.py; 0: every src face
+    alike, mirrored at random). ``identity_weight`` > 0 adds the identity loss
     (generate/identity.py: FaceNet cosine of ``identity_faces`` dst faces swapped into src, per
     step, to src's template; on the grey level with ``identity_luma``); off by default,
     and a model trained with it records that FaceNet no longer judges it blindly.
@@ -84,6 +87,7 @@ class TrainConfig:
     identity_weight: float = 0.0
     identity_faces: int = 2
     identity_luma: bool = False
+    match_pose: float = 0.0
     pretrained: Path | None = None
     resume: bool = False
 
@@ -245,17 +249,29 @@ class Batcher:
         # (N, 2, R, R) uint8 per side: target mask and eye/mouth weight, x255
         self.extra = {side: torch.cat([target_masks(s), focus_weights(s)], dim=1).mul(255).round().to(torch.uint8)
                       for side, s in self.sets.items()}
+        self.faces = {side: s.faces for side, s in self.sets.items()}
+        self.src_weights = None
+        if config.match_pose > 0:  # src's faces, then their mirror images, drawn by dst's head turns
+            self.src_weights = matched_draw_weights(yaw_offsets(src.landmarks), yaw_offsets(dst.landmarks),
+                                                    config.match_pose)
+            self.faces["src"] = torch.cat([src.faces, src.faces.flip(-1)])
+            self.extra["src"] = torch.cat([self.extra["src"], self.extra["src"].flip(-1)])
+
+    def _pick(self, side: str, gen: torch.Generator) -> torch.Tensor:
+        if side == "src" and self.src_weights is not None:
+            return torch.multinomial(self.src_weights, self.config.batch_size, replacement=True, generator=gen)
+        return torch.randint(len(self.faces[side]), (self.config.batch_size,), generator=gen)
 
     def draw(self, gen: torch.Generator) -> dict[str, tuple[torch.Tensor, ...]]:
-        picks = {side: torch.randint(len(s.faces), (self.config.batch_size,), generator=gen)
-                 for side, s in self.sets.items()}
-        images = {side: self.sets[side].faces[idx].float() / 255 for side, idx in picks.items()}
+        picks = {side: self._pick(side, gen) for side in self.sets}
+        images = {side: self.faces[side][idx].float() / 255 for side, idx in picks.items()}
         if self.config.colour_transfer == "rct":
             images["src"] = match_colour_stats(images["src"], images["dst"])
         batch = {}
         for side, image in images.items():
             extra = self.extra[side][picks[side]].float() / 255
-            warped, target, moved = warp_pair(colour_jitter(image, gen), gen, extra)
+            chosen_mirror = side == "src" and self.src_weights is not None
+            warped, target, moved = warp_pair(colour_jitter(image, gen), gen, extra, flip=not chosen_mirror)
             batch[side] = tuple(t.to(self.device) for t in (warped, target, moved[:, :1], moved[:, 1:]))
         return batch
 
@@ -302,6 +318,8 @@ def _check(config: TrainConfig) -> None:
         raise SwaplabError("iterations and batch size must be at least 1")
     if config.minutes is not None and config.minutes <= 0:
         raise SwaplabError(f"--minutes {config.minutes}: a time budget must be positive")
+    if not 0 <= config.match_pose <= 1:
+        raise SwaplabError(f"--match-pose {config.match_pose}: a share within 0..1")
     if config.identity_weight < 0 or config.identity_faces < 1:
         raise SwaplabError("identity_weight must be >= 0 and identity_faces >= 1")
 

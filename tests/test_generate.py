@@ -240,7 +240,8 @@ def test_generate_run_end_to_end(tiny_swap: Path, sample_dir: Path) -> None:
     sidecar = json.loads((tiny_swap / "swap" / "grace_hopper_01.provenance.json").read_text())
     assert sidecar["synthetic"] is True and sidecar["generator_run"] == fakes[0].generator_run
     quality = json.loads((tiny_swap / "swap" / "quality.json").read_text())
-    for key in ("similarity_to_src", "similarity_to_dst", "retrieval_src_share", "pose_found_share", "flicker_ratio"):
+    for key in ("similarity_to_src", "similarity_to_dst", "retrieval_src_share", "pose_found_share", "flicker_ratio",
+                "dst_turned_past_src_share"):
         assert np.isfinite(quality[key]), key
     # a 4-iteration model pastes noise over the whole face: no detector may find a face there
     assert np.isfinite(quality["pose_error_iod"]) or quality["pose_found_share"] == 0
