@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 POSE_BANDWIDTH = 0.02  # IOD: how far from a dst face's turn its src candidates may lie
+DST_CHUNK = 256  # dst faces weighed at a time
 
 
 def yaw_offsets(landmarks: torch.Tensor) -> torch.Tensor:
@@ -53,8 +54,11 @@ def matched_draw_weights(src_yaws: torch.Tensor, dst_yaws: torch.Tensor, share: 
     if not 0 <= share <= 1:
         raise ValueError(f"pose-match share {share}: must be within 0..1")
     candidates = torch.cat([src_yaws, -src_yaws]).double()
-    gaps = (candidates[:, None] - dst_yaws.double()[None, :]) / bandwidth
-    matched = torch.softmax(-0.5 * gaps**2, dim=0).mean(dim=1)  # (2N, M) columns sum to 1: one per dst face
+    matched = torch.zeros_like(candidates)
+    for chunk in dst_yaws.double().split(DST_CHUNK):  # (2N, chunk) at a time: face sets may be large
+        gaps = (candidates[:, None] - chunk[None, :]) / bandwidth
+        matched += torch.softmax(-0.5 * gaps**2, dim=0).sum(dim=1)  # each column sums to 1: one dst face
+    matched /= len(dst_yaws)
     even = torch.full_like(matched, 1 / len(matched))
     return (1 - share) * even + share * matched
 
@@ -64,7 +68,8 @@ def turned_past_src_share(src_yaws: torch.Tensor, dst_yaws: torch.Tensor) -> flo
 
     Parameters
     ----------
-    src_yaws : (N,) :func:`yaw_offsets` of src's faces
+    src_yaws : (N,) :func:`yaw_offsets` of src's faces (``quality.json`` takes all of src's face set;
+        training draws at most ``TrainConfig.max_faces`` of them, spread evenly)
     dst_yaws : (M,) those of dst's faces
 
     Returns

@@ -44,8 +44,8 @@ pose_found_share         share of swapped frames (of up to 96) where MTCNN finds
 pose_error_iod           landmark error between the swapped face (MTCNN's ONet on dst's face box) and
                          the original dst face / inter-ocular distance: pose and expression preserved
 dst_turned_past_src_share  share of dst's faces whose head turn (nose offset from the eye midpoint,
-                         ``pose_match.yaw_offsets``) goes past every src training face's and its mirror
-                         image's: frames where the src decoder must render a turn it never saw, the
+                         ``pose_match.yaw_offsets``) goes past every face's of src's face set and its
+                         mirror image's: frames where the src decoder must render a turn it never saw, the
                          usual cause of a large, constant pose error
 flicker_*                mean |frame_t - frame_t-1| inside dst's face box (0-255), swapped, original,
                          and their ratio

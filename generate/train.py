@@ -364,7 +364,7 @@ def fit(config: TrainConfig, src: FaceSet, dst: FaceSet,
             start_from_pretrained(state, config, (src.identity, dst.identity))
     state.meta = {**state.meta, "face_type": src.face_type, "src_identity": src.identity,
                   "dst_identity": dst.identity, "seed": config.seed, "precision": config.precision,
-                  "device": str(device)}
+                  "device": str(device), "match_pose": config.match_pose}
     identity = None
     if config.identity_weight > 0:
         identity = IdentityLoss(src, config.identity_weight, device, config.precision == "bf16",

@@ -30,5 +30,6 @@ def test_freed_big_blocks_are_reused_without_page_faults():
     applied, default, kept = done.stdout.split()
     if applied != "True":
         pytest.skip("not glibc: its malloc keeps its own settings")
-    assert int(default) > 1000, "each fresh 64 MiB block should fault its pages in"
+    # 4 KiB pages: about 82 000 faults; transparent huge pages ("always"): about 160
+    assert int(default) > 100, "each fresh 64 MiB block should fault its pages in"
     assert int(kept) < int(default) / 10

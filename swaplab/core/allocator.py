@@ -19,14 +19,19 @@ KEPT_FREE_BYTES = 1 << 30  # free memory at the heap's top kept before any is gi
 
 
 def keep_freed_memory() -> bool:
-    """Serve every block from malloc's heap and keep up to 1 GiB of freed memory for reuse.
+    """Serve every block from malloc's heap and keep freed memory there for reuse.
 
-    Process-wide and idempotent; peak memory is unchanged (measured on the training step), but up
-    to :data:`KEPT_FREE_BYTES` freed memory stays with the process until it exits.
+    Process-wide, idempotent and permanent: the rest of the process (a whole ``generate run``: the
+    swap and its measurements too) runs with it. Freed memory is handed back to the system only from
+    the top of the heap and only past :data:`KEPT_FREE_BYTES`; blocks freed below a live one stay
+    with the process until it exits. Measured on the 'original' layout's training step: peak
+    memory +0.08 GiB (2.39 -> 2.47).
 
     Returns
     -------
-    Whether glibc took the settings (False on other C libraries and platforms, which keep theirs).
+    Whether glibc's ``mallopt`` accepted the settings (False on other C libraries and platforms).
+    Under a preloaded allocator (tcmalloc, jemalloc via ``LD_PRELOAD``) the call may succeed and do
+    nothing: those keep freed memory their own way.
     """
     if not sys.platform.startswith("linux"):
         return False
