@@ -100,7 +100,7 @@ def face_box(matrix: np.ndarray, resolution: int, shape: tuple[int, ...], reach:
 
 
 def refine_pasted(face_frame: np.ndarray, frame: np.ndarray, matrix: np.ndarray, resolution: int,
-                  sharpen: float = 0.0, detail: float = 0.0) -> np.ndarray:
+                  sharpen: float = 0.0, detail: float = 0.0, rendered: int | None = None) -> np.ndarray:
     """Sharpen the enlarged face and add the filmed frame's fine detail, only in the face's box.
 
     Parameters
@@ -112,8 +112,11 @@ def refine_pasted(face_frame: np.ndarray, frame: np.ndarray, matrix: np.ndarray,
     detail : weight of :func:`filmed_detail` added (0: none; 1: the frame's fine detail as filmed).
         It fades with the enlargement (full from 2x, none at 1x or less: a face the model renders
         at the frame's own scale lost no detail to the enlargement).
+    rendered : the resolution the model rendered the face at, when it was enlarged to
+        ``resolution`` before the paste (src's detail added, see ``generate.exemplar``); None: the
+        same. Sharpening and dst's detail act at the model's enlargement.
     """
-    upscale = upscale_of(matrix)
+    upscale = upscale_of(matrix) * resolution / (rendered or resolution)
     detail = detail * float(np.clip(upscale - 1, 0, 1))
     if sharpen <= 0 and detail <= 0:
         return face_frame
@@ -129,8 +132,8 @@ def refine_pasted(face_frame: np.ndarray, frame: np.ndarray, matrix: np.ndarray,
 
 
 def blend_into_frame(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: np.ndarray,
-                     method: str = "alpha", sharpen: float = 0.0,
-                     detail: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                     method: str = "alpha", sharpen: float = 0.0, detail: float = 0.0,
+                     rendered: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Paste a crop-space face into its frame.
 
     Parameters
@@ -143,6 +146,8 @@ def blend_into_frame(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matr
     sharpen : unsharp-mask amount applied after the face is enlarged into the frame (0: none)
     detail : weight of the frame's own fine detail added to the enlarged face (0: none; see
         :func:`filmed_detail`)
+    rendered : the model's resolution when ``face`` is larger than the model rendered it (see
+        :func:`refine_pasted`)
 
     Returns
     -------
@@ -150,7 +155,7 @@ def blend_into_frame(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matr
     """
     height, width = frame.shape[:2]
     face_frame = align.paste(face, matrix, (width, height), cv2.INTER_LINEAR)
-    face_frame = refine_pasted(face_frame, frame, matrix, face.shape[0], sharpen, detail)
+    face_frame = refine_pasted(face_frame, frame, matrix, face.shape[0], sharpen, detail, rendered)
     mask_frame = np.clip(align.paste(mask, matrix, (width, height), cv2.INTER_LINEAR), 0, 1)
     if method == "alpha":
         out = frame.astype(np.float32) / 255 * (1 - mask_frame[..., None]) + face_frame * mask_frame[..., None]

@@ -14,6 +14,10 @@ from swaplab.generate.models import SWAP_MODELS
 
 app = new_app("Face-swap generation: extract faces, train, swap, composite.")
 
+SRC_DETAIL_HELP = ("Cap of the gain of the pasted person's own filmed detail (lids, lashes, lip lines, pores from "
+                   "their nearest face, warped onto the swap), 0-2; the gain stops at dst's own sharpness "
+                   "(default: 1; 0: none).")
+
 
 @app.command("extract")
 @friendly_errors
@@ -136,6 +140,10 @@ def swap_command(
                                             "bounded) added to the enlarged face, 0-2 (default: 1; 0: none)."),
     keep_mouth: bool = typer.Option(None, "--keep-mouth/--no-keep-mouth", help="Leave dst's own mouth opening "
                                     "(teeth, tongue) in place of the model's (mesh mask; default: on)."),
+    src_detail: float = typer.Option(None, help=SRC_DETAIL_HELP),
+    src_faces: list[Path] = typer.Option(None, help="Face manifest of the person pasted in, whose filmed detail "
+                                                    "the face gets; repeat for more (default: the face set the "
+                                                    "model was trained on)."),
     watermark: bool = typer.Option(False, "--watermark", help="Draw a visible SYNTHETIC mark."),
     into: str = typer.Option(None, help="src: the video gets src's face; dst: the reverse (default: src)."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
@@ -144,7 +152,8 @@ def swap_command(
     """Swap src's face into every frame of dst and composite the video with dst's audio."""
     cfg = build_config(swap.SwapConfig, config, model=model, dst=dst, out=out, dst_faces=dst_faces, dst_ref=dst_ref,
                        colour=colour, blend=blend, mask=mask, mask_erode=mask_erode, mask_blur=mask_blur,
-                       sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, watermark=watermark or None, into=into,
+                       sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, src_detail=src_detail,
+                       src_faces=tuple(src_faces) if src_faces else None, watermark=watermark or None, into=into,
                        device=device)
     typer.echo(f"swapped video written to {swap.run(cfg).video}")
 
@@ -175,6 +184,7 @@ def run_command(
                                             "bounded) added to the enlarged face, 0-2 (default: 1; 0: none)."),
     keep_mouth: bool = typer.Option(None, "--keep-mouth/--no-keep-mouth", help="Leave dst's own mouth opening "
                                     "(teeth, tongue) in place of the model's (default: on)."),
+    src_detail: float = typer.Option(None, help=SRC_DETAIL_HELP),
     smooth: int = typer.Option(None, help=f"Landmark smoothing window of dst's extraction in frames, 0 = off "
                                           f"(default: {pipeline.DST_SMOOTH})."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
@@ -185,7 +195,8 @@ def run_command(
     cfg = build_config(pipeline.PipelineConfig, config, src=tuple(src), dst=tuple(dst), out=out, dst_ref=dst_ref,
                        preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None,
                        pretrained=pretrained, identity_weight=identity_weight, match_pose=match_pose,
-                       sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, smooth=smooth, seed=seed, device=device)
+                       sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, src_detail=src_detail, smooth=smooth,
+                       seed=seed, device=device)
     typer.echo(f"swapped video written to {pipeline.run(cfg).video}")
 
 

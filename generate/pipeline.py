@@ -33,7 +33,9 @@ from swaplab.generate.quality import write_quality
 # (vr_5 -> lp_s18, 282 frames, 2026-11-27): 13:05 wall for --minutes 13, 117 s from the training loop's
 # end to quality.json plus the identity loss's set-up; hence 0.5. 0.5 then gave 12:51 and, in a later
 # run of the same command, 13:03 (124 s from the model's last save to quality.json); hence 0.55.
-SWAP_SECONDS_PER_FRAME = {64: 0.55, 128: 0.6}
+# src's filmed detail (generate.exemplar) adds its face set's loading and one optical flow per face:
+# 58 -> 64 s for the swap and quality.json of a 183-frame dst (0.033 s a frame); hence 0.6 and 0.65.
+SWAP_SECONDS_PER_FRAME = {64: 0.6, 128: 0.65}
 
 
 # Landmark smoothing window (frames) of dst's extraction in `generate run`: the pasted face follows
@@ -59,7 +61,8 @@ class PipelineConfig:
     training's identity loss (0: off; see generate/identity.py); ``match_pose`` the share of src's
     training draws weighted by dst's head turns (``TrainConfig.match_pose``); ``sharpen`` the swap's unsharp-mask amount,
     ``detail`` the weight of dst's own fine texture on the pasted face (``SwapConfig.detail``),
-    ``keep_mouth`` whether dst's own mouth opening stays (``SwapConfig.keep_mouth``); ``smooth`` the
+    ``keep_mouth`` whether dst's own mouth opening stays (``SwapConfig.keep_mouth``); ``src_detail`` the
+    gain cap of src's own filmed detail, taken from src's face set (``SwapConfig.src_detail``); ``smooth`` the
     landmark smoothing window (frames, 0: off) of dst's extraction (``DST_SMOOTH``).
     """
 
@@ -81,6 +84,7 @@ class PipelineConfig:
     sharpen: float = 0.0
     detail: float = 1.0
     keep_mouth: bool = True
+    src_detail: float = 1.0
     smooth: int = DST_SMOOTH
     seed: int = 0
     device: str = "auto"
@@ -164,5 +168,6 @@ def run(config: PipelineConfig) -> SwapOutput:
                     match_pose=config.match_pose)
     swap_measured(swap.SwapConfig(model=output.model.folder, dst=dst_video, out=output.swap.folder,
                                   dst_faces=dst_faces, colour=config.colour, blend=config.blend, sharpen=config.sharpen,
-                                  detail=config.detail, keep_mouth=config.keep_mouth, watermark=config.watermark, device=config.device), src_faces)
+                                  detail=config.detail, keep_mouth=config.keep_mouth, src_detail=config.src_detail,
+                                  src_faces=(src_faces,), watermark=config.watermark, device=config.device), src_faces)
     return output.swap

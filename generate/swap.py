@@ -6,7 +6,8 @@ smoothing that only fakes get). Without a manifest, dst is extracted here once, 
 extraction defaults, into ``dst_faces/``.
 
 Per face row of the kept person: aligned crop -> model -> face and mask -> colour transfer ->
-mask erode/blur -> paste back through the inverse alignment -> blend. Frames without that face,
+mask erode/blur -> src's filmed detail (``generate.exemplar``: the face enlarged to 256 px) ->
+paste back through the inverse alignment -> blend. Frames without that face,
 and every other person in the frame, pass through unchanged.
 
 Writes into ``out`` (names in :class:`swaplab.datasets.outputs.SwapOutput`): the composite
@@ -43,6 +44,7 @@ from swaplab.faces.mesh import FaceMesh
 from swaplab.generate.blend import BLENDS, blend_into_frame, shape_mask
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.composite import Provenance, write_composite
+from swaplab.generate.exemplar import ExemplarDetail, load_bank
 from swaplab.generate.faceset import face_mask, mesh_face_mask, mouth_interior_mask
 from swaplab.generate.models import ModelSpec, SwapModel, build_model
 from swaplab.generate.train import load_checkpoint
@@ -68,7 +70,11 @@ class SwapConfig:
     softly bounded at ``blend.DETAIL_LIMIT`` so dst's brow and eyeliner edges stay out; see
     ``blend.filmed_detail``) to the enlarged face with that weight (0: none; 1, the default;
     measured in the README on three real pairs and an hq model: sharpness ratio 1.6-1.9x that
-    of no detail, both FR judges unchanged at 1.00).
+    of no detail, both FR judges unchanged at 1.00). ``src_detail`` caps the gain of the pasted
+    person's own filmed detail, taken from their nearest face in ``src_faces`` and warped onto
+    the swapped face (``generate.exemplar``; 0: none; 1, the default: up to dst's own sharpness).
+    ``src_faces`` is that person's face manifest(s); None: the face set the model was trained on
+    (its ``train_config.json``), which must still be there.
     """
 
     model: Path
@@ -84,11 +90,17 @@ class SwapConfig:
     sharpen: float = 0.0
     detail: float = 1.0
     keep_mouth: bool = True
+    src_detail: float = 1.0
+    src_faces: tuple[Path, ...] | None = None
     watermark: bool = False
     into: str = "src"
     device: str = "auto"
 
     def __post_init__(self) -> None:
+        if isinstance(self.src_faces, str | Path):
+            object.__setattr__(self, "src_faces", (Path(self.src_faces),))
+        elif self.src_faces is not None:
+            object.__setattr__(self, "src_faces", tuple(Path(p) for p in self.src_faces))
         if self.into not in ("src", "dst"):
             raise SwaplabError(f"--into {self.into!r}: choose src (dst video gets src's face) or dst (the reverse)")
         if self.blend not in BLENDS:
@@ -99,6 +111,8 @@ class SwapConfig:
             raise SwaplabError(f"--sharpen {self.sharpen}: choose an amount from 0 (none) to 4")
         if not 0 <= self.detail <= 2:
             raise SwaplabError(f"--detail {self.detail}: choose a weight from 0 (none) to 2 (default 1)")
+        if not 0 <= self.src_detail <= 2:
+            raise SwaplabError(f"--src-detail {self.src_detail}: choose a gain cap from 0 (none) to 2 (default 1)")
 
 
 def load_model(model_dir: Path, device: torch.device) -> tuple[SwapModel, dict]:
@@ -142,6 +156,29 @@ def rows_by_frame(rows: list[FaceRecord]) -> dict[int, list[FaceRecord]]:
     return frames
 
 
+def pasted_face_sets(config: SwapConfig) -> tuple[Path, ...]:
+    """The face manifest(s) of the person pasted in: ``config.src_faces``, else the model's training set of that side.
+
+    Raises
+    ------
+    SwaplabError
+        A manifest is missing (a model moved without its face sets: give ``--src-faces``, or ``--src-detail 0``).
+    """
+    if config.src_faces is not None:
+        return tuple(require_input_file(path) for path in config.src_faces)
+    trained_on = TrainOutput(Path(config.model)).config
+    if not trained_on.is_file():
+        raise SwaplabError(f"{trained_on}: not found, so the face set the model was trained on is unknown; its faces "
+                           "lend the swap their detail: give --src-faces MANIFEST, or --src-detail 0")
+    recorded = json.loads(trained_on.read_text())["config"][config.into]
+    paths = tuple(Path(p) for p in ([recorded] if isinstance(recorded, str) else recorded))
+    for path in paths:
+        if not path.is_file():
+            raise SwaplabError(f"{path}: the face set the model was trained on is gone; its faces lend the swap "
+                               "their detail: give --src-faces MANIFEST, or --src-detail 0")
+    return paths
+
+
 class Swapper:
     """Swaps faces frame by frame for one dst video."""
 
@@ -151,6 +188,9 @@ class Swapper:
         self.colour = COLOUR_TRANSFERS.get(config.colour)
         self.template_mask = face_mask(self.resolution, meta["face_type"])
         self.mesh = FaceMesh() if config.mask == "mesh" else None
+        bank = (load_bank(config.src_faces, self.resolution, meta["face_type"])
+                if config.src_detail > 0 and config.src_faces else None)
+        self.exemplars = ExemplarDetail(bank, config.src_detail) if bank is not None else None
 
     def _to_model(self, record: FaceRecord) -> np.ndarray:
         """The record's frame->crop matrix (at its crop size) -> at the model's resolution."""
@@ -178,8 +218,12 @@ class Swapper:
         mask = self._paste_mask(frame, record, predicted[0, 0].float().cpu().numpy())
         mask = shape_mask(mask, self.config.mask_erode, self.config.mask_blur)
         face = self.colour(face, crop, mask)
+        if self.exemplars is not None:
+            matrix = matrix * (self.exemplars.bank.size / self.resolution)
+            face, mask = self.exemplars.apply(face, mask, align.crop(frame, matrix, self.exemplars.bank.size),
+                                              record.track_id)
         return blend_into_frame(frame, face, mask, matrix, self.config.blend, self.config.sharpen,
-                                self.config.detail)
+                                self.config.detail, self.resolution)
 
     def swap_frame(self, frame: np.ndarray, records: list[FaceRecord]) -> tuple[np.ndarray, np.ndarray]:
         """Every listed face of one frame swapped; the union of their blend masks."""
@@ -265,6 +309,8 @@ def run(config: SwapConfig) -> SwapOutput:
     """Swap, composite and label one dst video; return where its outputs are."""
     dst = require_input_file(Path(config.dst))
     output = SwapOutput(require_writable_dir(config.out), dst.stem)
+    if config.src_detail > 0:
+        config = dataclasses.replace(config, src_faces=pasted_face_sets(config))
     device = resolve_device(config.device)
     model, meta = load_model(config.model, device)
     checkpoint_hash, dst_hash = sha256_of(TrainOutput(Path(config.model)).checkpoint), sha256_of(dst)

@@ -260,7 +260,7 @@ def swap_probe(job: Job, into: str, cut: Path, pasted: Path) -> SwapResult:
     folder = Path(job.folder) / f"{into}_into_{cut.stem}"
     out = SwapJobOutput(folder, cut.stem)
     swap_measured(swap.SwapConfig(model=Path(job.folder) / "model", dst=cut, out=folder, into=into,
-                                  device=job.device), pasted)
+                                  src_faces=(pasted,), device=job.device), pasted)
     claimed, filmed = (job.src, job.dst) if into == "src" else (job.dst, job.src)
     change = segments.face_change(out.swap.video, cut, out.swap.dst_faces.manifest)
     similarity = float(json.loads(out.swap.quality.read_text()).get("similarity_to_dst", float("nan")))
