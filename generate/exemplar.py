@@ -10,9 +10,10 @@ of 256 px, the same alignment the model sees at R px. So for each swapped face:
    model of R px cannot hold) is warped onto the swapped face by dense optical flow (OpenCV's
    DIS) between the two enlarged R px images, so src's eyelids, lashes, brows, lip lines and
    pores land on the swapped face's own features;
-3. its grey band is added with a gain that stops the face getting sharper than the dst face it
+3. its grey band is added with a gain that brings the face to the sharpness of the dst face it
    replaces (variance of the Laplacian inside the mask, as ``quality.json`` measures it), capped
-   at the weight asked for and smoothed over the track's frames.
+   at the weight asked for and smoothed over the track's frames. dst's own texture and any
+   sharpening come after, at the paste, so the final face can end a little sharper than dst's.
 
 The result is the face at the detail size (256 px), pasted instead of the R px one. Measured on
 real pairs in the README (sharpness ratio, flicker, both judges).
@@ -30,7 +31,7 @@ from swaplab.core.images import read_image
 from swaplab.datasets.manifest import read_manifest
 
 DETAIL_SIZE = 256
-# Crops kept, spread evenly over the face set: 0.26 MB each (two float16 images of 256 px).
+# Crops kept, spread evenly over the face set: 0.2 MB each (a float16 band and a uint8 look of 256 px).
 MAX_EXEMPLARS = 600
 KEY_SIZE = 32
 # Weight of the previous frames' gain in a track's running gain: the sharpness of dst's face moves
@@ -49,7 +50,7 @@ def grey(image: np.ndarray) -> np.ndarray:
 
 
 def look_key(face: np.ndarray) -> np.ndarray:
-    """(D,) float32: the centre of a grey (R, R) aligned face at 32 px, zero mean, unit variance."""
+    """(480,) float32: the centre (24 x 20 px) of a grey (R, R) aligned face reduced to 32 px, zero mean, unit variance."""
     small = cv2.resize(face, (KEY_SIZE, KEY_SIZE), interpolation=cv2.INTER_AREA)
     centre = small[KEY_SIZE // 8: KEY_SIZE - KEY_SIZE // 8, KEY_SIZE // 5: KEY_SIZE - KEY_SIZE // 5]
     centre = centre - centre.mean()
@@ -69,13 +70,25 @@ def enlarge(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
+def enlarged_matrix(matrix: np.ndarray, resolution: int, size: int) -> np.ndarray:
+    """The (2, 3) frame->crop matrix of a crop at ``resolution`` made one for its :func:`enlarge` to ``size``.
+
+    ``cv2.resize`` lines up pixel centres: pixel u of the small crop lands at k u + (k - 1) / 2 in
+    the enlarged one (k = size / resolution), not at k u.
+    """
+    scale = size / resolution
+    out = np.asarray(matrix, np.float64) * scale
+    out[:, 2] += (scale - 1) / 2
+    return out
+
+
 @dataclass(frozen=True)
 class ExemplarBank:
     """src's aligned faces, ready to lend their detail to faces a model of ``resolution`` px renders.
 
     ``keys`` (N, D) float32 look keys; ``looks`` (N, S, S) uint8 the faces reduced to
     ``resolution`` and enlarged back to S = ``size``, as :func:`flow_image`; ``bands`` (N, S, S)
-    float16 each face minus that reduced-and-enlarged version (grey, zero mean).
+    float16 each face minus that reduced-and-enlarged version (grey, about zero mean).
     """
 
     resolution: int
@@ -103,7 +116,8 @@ def bank_from_faces(faces: list[np.ndarray], resolution: int, size: int = DETAIL
 
 def load_bank(manifests: tuple[Path, ...], resolution: int, face_type: str, size: int = DETAIL_SIZE,
               max_faces: int = MAX_EXEMPLARS) -> ExemplarBank | None:
-    """The bank of face sets' crops of ``face_type``; None when they hold no crop larger than the model's faces.
+    """The bank of face sets' crops of ``face_type``; None when none is of at least ``size`` px, or ``size`` is no
+    larger than the model's ``resolution`` (nothing to lend).
 
     Up to ``max_faces`` crops are taken, evenly spaced over the manifests' rows in order.
     """

@@ -44,7 +44,7 @@ from swaplab.faces.mesh import FaceMesh
 from swaplab.generate.blend import BLENDS, blend_into_frame, shape_mask
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.composite import Provenance, write_composite
-from swaplab.generate.exemplar import ExemplarDetail, load_bank
+from swaplab.generate.exemplar import ExemplarDetail, enlarged_matrix, load_bank
 from swaplab.generate.faceset import face_mask, mesh_face_mask, mouth_interior_mask
 from swaplab.generate.models import ModelSpec, SwapModel, build_model
 from swaplab.generate.train import load_checkpoint
@@ -72,7 +72,8 @@ class SwapConfig:
     measured in the README on three real pairs and an hq model: sharpness ratio 1.6-1.9x that
     of no detail, both FR judges unchanged at 1.00). ``src_detail`` caps the gain of the pasted
     person's own filmed detail, taken from their nearest face in ``src_faces`` and warped onto
-    the swapped face (``generate.exemplar``; 0: none; 1, the default: up to dst's own sharpness).
+    the swapped face (``generate.exemplar``; 0: none; 1, the default: up to dst's own sharpness;
+    nothing is added when the face set has no crop larger than the model renders).
     ``src_faces`` is that person's face manifest(s); None: the face set the model was trained on
     (its ``train_config.json``), which must still be there.
     """
@@ -219,7 +220,7 @@ class Swapper:
         mask = shape_mask(mask, self.config.mask_erode, self.config.mask_blur)
         face = self.colour(face, crop, mask)
         if self.exemplars is not None:
-            matrix = matrix * (self.exemplars.bank.size / self.resolution)
+            matrix = enlarged_matrix(matrix, self.resolution, self.exemplars.bank.size)
             face, mask = self.exemplars.apply(face, mask, align.crop(frame, matrix, self.exemplars.bank.size),
                                               record.track_id)
         return blend_into_frame(frame, face, mask, matrix, self.config.blend, self.config.sharpen,
@@ -319,8 +320,9 @@ def run(config: SwapConfig) -> SwapOutput:
     rows = video_rows(read_manifest(manifest), dst_hash, manifest, dst)
     _check_rows(rows, meta, manifest)
     swapper = Swapper(config, model, meta, device)
+    inputs = {str(path): sha256_of(path) for path in (dst, manifest, *(config.src_faces or ()))}
     provenance = Provenance(generator_run=generator_run, config=config, checkpoint_sha256=checkpoint_hash,
-                            inputs={str(dst): dst_hash, str(manifest): sha256_of(manifest)}, model_meta=meta)
+                            inputs=inputs, model_meta=meta)
     try:
         write_composite(swapper.frames(dst, rows_by_frame(rows), output), dst, output, provenance)
     finally:

@@ -14,6 +14,7 @@ from swaplab.core.images import read_image
 from swaplab.core.media import iter_frames, write_video
 from swaplab.datasets.manifest import read_manifest, write_manifest
 from swaplab.faces.extract import ExtractConfig, run_extract
+from swaplab.faces import align
 from swaplab.generate import blend, exemplar
 from swaplab.generate.swap import SwapConfig, pasted_face_sets
 
@@ -109,10 +110,29 @@ def test_a_tracks_gain_moves_slowly_from_frame_to_frame() -> None:
 def test_the_bank_keeps_larger_crops_of_the_models_face_type_spread_over_the_set(sample_faces: dict) -> None:
     manifest = sample_faces["astronaut"]
     rows = [row for row in read_manifest(manifest) if row.has_face]
+    assert len(rows) > 10
     bank = exemplar.load_bank((manifest,), 64, rows[0].face_type, max_faces=5)
-    assert bank is not None and len(bank) == min(5, len(rows)) and bank.bands.shape[1:] == (256, 256)
-    assert exemplar.load_bank((manifest,), 256, rows[0].face_type) is None  # crops no larger than the model
+    assert bank is not None and len(bank) == 5 and bank.bands.shape[1:] == (256, 256)
+    spread = [rows[i] for i in np.linspace(0, len(rows) - 1, 5).round().astype(int)]
+    expected = exemplar.bank_from_faces([exemplar.grey(read_image(manifest.parent / row.crop_path))
+                                         for row in spread], 64)
+    np.testing.assert_array_equal(bank.keys, expected.keys)  # first, last and evenly between
+    assert exemplar.load_bank((manifest,), 256, rows[0].face_type) is None  # a 256 px model: nothing to lend
+    assert exemplar.load_bank((manifest,), 64, rows[0].face_type, size=512) is None  # crops too small
     assert exemplar.load_bank((manifest,), 64, "head" if rows[0].face_type != "head" else "face") is None
+
+
+def test_the_enlarged_faces_matrix_puts_it_where_the_models_face_was() -> None:
+    yy, xx = np.mgrid[0:400, 0:400].astype(np.float32)
+    frame = np.clip(128 + 60 * np.sin(xx / 9.0) * np.cos(yy / 13.0), 0, 255).astype(np.uint8)
+    frame = np.repeat(frame[..., None], 3, 2)
+    matrix = np.float64([[64 / 300, 0.02, -8], [-0.02, 64 / 300, -10]])  # a 64 px crop of a 300 px face
+    small = align.crop(frame, matrix, 64).astype(np.float32)
+    enlarged = exemplar.enlarge(small, 256)
+    direct = align.crop(frame, exemplar.enlarged_matrix(matrix, 64, 256), 256).astype(np.float32)
+    naive = align.crop(frame, matrix * 4, 256).astype(np.float32)
+    inner = (slice(16, 240), slice(16, 240))
+    assert np.abs(enlarged - direct)[inner].mean() < 0.5 * np.abs(enlarged - naive)[inner].mean()
 
 
 def test_refine_pasted_acts_at_the_models_scale_when_the_face_was_enlarged_first() -> None:
