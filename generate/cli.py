@@ -14,6 +14,8 @@ from swaplab.generate.models import SWAP_MODELS
 
 app = new_app("Face-swap generation: extract faces, train, swap, composite.")
 
+MATCH_POSE_HELP = ("Share of src's training faces (and mirror images) drawn by how often dst turns its head their "
+                   "way, 0-1; 0 = all alike (default: 0).")
 SRC_DETAIL_HELP = ("Cap of the gain of the pasted person's own filmed detail (lids, lashes, lip lines, pores from "
                    "their nearest face, warped onto the swap), 0-2; the gain stops at dst's own sharpness "
                    "(default: 1; 0: none).")
@@ -80,9 +82,7 @@ def train_command(
     identity_weight: float = typer.Option(None, help="Weight of the identity loss (FaceNet cosine of the swap to "
                                                      "src; then FaceNet no longer judges blindly), 0 = off "
                                                      "(default: 0)."),
-    match_pose: float = typer.Option(None, help="Share of src's training faces (and mirror images) drawn by how "
-                                                "often dst turns its head their way, 0-1; 0 = all alike "
-                                                "(default: 0)."),
+    match_pose: float = typer.Option(None, help=MATCH_POSE_HELP),
     resume: bool = typer.Option(False, "--resume", help="Continue the checkpoint in --out exactly."),
     device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
     config: Path = typer.Option(None, "--config", help="JSON file with these settings."),
@@ -175,9 +175,7 @@ def run_command(
     identity_weight: float = typer.Option(None, help="Weight of the identity loss (FaceNet cosine of the swap to "
                                                      "src; then FaceNet no longer judges blindly), 0 = off "
                                                      "(default: 0)."),
-    match_pose: float = typer.Option(None, help="Share of src's training faces (and mirror images) drawn by how "
-                                                "often dst turns its head their way, 0-1; 0 = all alike "
-                                                "(default: 0)."),
+    match_pose: float = typer.Option(None, help=MATCH_POSE_HELP),
     sharpen: float = typer.Option(None, help="Unsharp-mask amount on the face enlarged into the frame, 0-4 "
                                              "(default: 0)."),
     detail: float = typer.Option(None, help="Weight of dst's own fine texture (pores, grain; strong edges "

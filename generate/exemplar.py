@@ -191,4 +191,4 @@ class ExemplarDetail:
         gain = now if previous is None else GAIN_SMOOTHING * previous + (1 - GAIN_SMOOTHING) * now
         self._gains[track] = gain
         self.gains.append(min(gain, self.weight))
-        return np.clip(soft + min(gain, self.weight) * band[..., None], 0, 1), mask
+        return np.clip(soft + self.gains[-1] * band[..., None], 0, 1), mask

@@ -45,7 +45,7 @@ from swaplab.generate.blend import BLENDS, blend_into_frame, shape_mask
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.composite import Provenance, write_composite
 from swaplab.generate.exemplar import ExemplarDetail, enlarged_matrix, load_bank
-from swaplab.generate.faceset import face_mask, mesh_face_mask, mouth_interior_mask
+from swaplab.generate.faceset import as_manifests, face_mask, mesh_face_mask, mouth_interior_mask
 from swaplab.generate.models import ModelSpec, SwapModel, build_model
 from swaplab.generate.train import load_checkpoint
 
@@ -98,10 +98,8 @@ class SwapConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if isinstance(self.src_faces, str | Path):
-            object.__setattr__(self, "src_faces", (Path(self.src_faces),))
-        elif self.src_faces is not None:
-            object.__setattr__(self, "src_faces", tuple(Path(p) for p in self.src_faces))
+        if self.src_faces is not None:
+            object.__setattr__(self, "src_faces", as_manifests(self.src_faces))
         if self.into not in ("src", "dst"):
             raise SwaplabError(f"--into {self.into!r}: choose src (dst video gets src's face) or dst (the reverse)")
         if self.blend not in BLENDS:
@@ -171,8 +169,7 @@ def pasted_face_sets(config: SwapConfig) -> tuple[Path, ...]:
     if not trained_on.is_file():
         raise SwaplabError(f"{trained_on}: not found, so the face set the model was trained on is unknown; its faces "
                            "lend the swap their detail: give --src-faces MANIFEST, or --src-detail 0")
-    recorded = json.loads(trained_on.read_text())["config"][config.into]
-    paths = tuple(Path(p) for p in ([recorded] if isinstance(recorded, str) else recorded))
+    paths = as_manifests(json.loads(trained_on.read_text())["config"][config.into])
     for path in paths:
         if not path.is_file():
             raise SwaplabError(f"{path}: the face set the model was trained on is gone; its faces lend the swap "
