@@ -19,6 +19,9 @@ MATCH_POSE_HELP = ("Share of src's training faces (and mirror images) drawn by h
 SRC_DETAIL_HELP = ("Cap of the gain of the pasted person's own filmed detail (lids, lashes, lip lines, pores from "
                    "their nearest face, warped onto the swap), 0-2; the gain stops at dst's own sharpness "
                    "(default: 1; 0: none).")
+TEMPORAL_HELP = ("Weight of the previous frame, carried along dst's own motion, in the swapped face's soft "
+                 "(low-frequency) part: a steadier face; its fine detail stays as rendered, 0-0.99 "
+                 "(default: 0.8; 0: each frame on its own).")
 
 
 @app.command("extract")
@@ -141,6 +144,7 @@ def swap_command(
     keep_mouth: bool = typer.Option(None, "--keep-mouth/--no-keep-mouth", help="Leave dst's own mouth opening "
                                     "(teeth, tongue) in place of the model's (mesh mask; default: on)."),
     src_detail: float = typer.Option(None, help=SRC_DETAIL_HELP),
+    temporal: float = typer.Option(None, help=TEMPORAL_HELP),
     src_faces: list[Path] = typer.Option(None, help="Face manifest of the person pasted in, whose filmed detail "
                                                     "the face gets; repeat for more (default: the face set the "
                                                     "model was trained on)."),
@@ -153,8 +157,8 @@ def swap_command(
     cfg = build_config(swap.SwapConfig, config, model=model, dst=dst, out=out, dst_faces=dst_faces, dst_ref=dst_ref,
                        colour=colour, blend=blend, mask=mask, mask_erode=mask_erode, mask_blur=mask_blur,
                        sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, src_detail=src_detail,
-                       src_faces=tuple(src_faces) if src_faces else None, watermark=watermark or None, into=into,
-                       device=device)
+                       temporal=temporal, src_faces=tuple(src_faces) if src_faces else None,
+                       watermark=watermark or None, into=into, device=device)
     typer.echo(f"swapped video written to {swap.run(cfg).video}")
 
 
@@ -183,6 +187,7 @@ def run_command(
     keep_mouth: bool = typer.Option(None, "--keep-mouth/--no-keep-mouth", help="Leave dst's own mouth opening "
                                     "(teeth, tongue) in place of the model's (default: on)."),
     src_detail: float = typer.Option(None, help=SRC_DETAIL_HELP),
+    temporal: float = typer.Option(None, help=TEMPORAL_HELP),
     smooth: int = typer.Option(None, help=f"Landmark smoothing window of dst's extraction in frames, 0 = off "
                                           f"(default: {pipeline.DST_SMOOTH})."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
@@ -193,8 +198,8 @@ def run_command(
     cfg = build_config(pipeline.PipelineConfig, config, src=tuple(src), dst=tuple(dst), out=out, dst_ref=dst_ref,
                        preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None,
                        pretrained=pretrained, identity_weight=identity_weight, match_pose=match_pose,
-                       sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, src_detail=src_detail, smooth=smooth,
-                       seed=seed, device=device)
+                       sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, src_detail=src_detail,
+                       temporal=temporal, smooth=smooth, seed=seed, device=device)
     typer.echo(f"swapped video written to {pipeline.run(cfg).video}")
 
 

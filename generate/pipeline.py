@@ -35,7 +35,9 @@ from swaplab.generate.quality import write_quality
 # run of the same command, 13:03 (124 s from the model's last save to quality.json); hence 0.55.
 # src's filmed detail (generate.exemplar) adds its face set's loading and one optical flow per face:
 # 58 -> 64 s for the swap and quality.json of a 183-frame dst (0.033 s a frame); hence 0.6 and 0.65.
-SWAP_SECONDS_PER_FRAME = {64: 0.6, 128: 0.65}
+# The temporal filter (generate.temporal) adds one optical flow per face in the frame: 60.5 -> 72.3 s for
+# the swap and quality.json of a 150-frame dst (0.08 s a frame); hence 0.7 and 0.75.
+SWAP_SECONDS_PER_FRAME = {64: 0.7, 128: 0.75}
 
 
 # Landmark smoothing window (frames) of dst's extraction in `generate run`: the pasted face follows
@@ -62,7 +64,8 @@ class PipelineConfig:
     training draws weighted by dst's head turns (``TrainConfig.match_pose``); ``sharpen`` the swap's unsharp-mask amount,
     ``detail`` the weight of dst's own fine texture on the pasted face (``SwapConfig.detail``),
     ``keep_mouth`` whether dst's own mouth opening stays (``SwapConfig.keep_mouth``); ``src_detail`` the
-    gain cap of src's own filmed detail, taken from src's face set (``SwapConfig.src_detail``); ``smooth`` the
+    gain cap of src's own filmed detail, taken from src's face set (``SwapConfig.src_detail``); ``temporal``
+    the weight of the previous frame in the swapped face's low band (``SwapConfig.temporal``); ``smooth`` the
     landmark smoothing window (frames, 0: off) of dst's extraction (``DST_SMOOTH``).
     """
 
@@ -85,6 +88,7 @@ class PipelineConfig:
     detail: float = 1.0
     keep_mouth: bool = True
     src_detail: float = 1.0
+    temporal: float = 0.8
     smooth: int = DST_SMOOTH
     seed: int = 0
     device: str = "auto"
@@ -169,5 +173,6 @@ def run(config: PipelineConfig) -> SwapOutput:
     swap_measured(swap.SwapConfig(model=output.model.folder, dst=dst_video, out=output.swap.folder,
                                   dst_faces=dst_faces, colour=config.colour, blend=config.blend, sharpen=config.sharpen,
                                   detail=config.detail, keep_mouth=config.keep_mouth, src_detail=config.src_detail,
-                                  src_faces=(src_faces,), watermark=config.watermark, device=config.device), src_faces)
+                                  temporal=config.temporal, src_faces=(src_faces,), watermark=config.watermark,
+                                  device=config.device), src_faces)
     return output.swap

@@ -7,7 +7,8 @@ extraction defaults, into ``dst_faces/``.
 
 Per face row of the kept person: aligned crop -> model -> face and mask -> colour transfer ->
 mask erode/blur -> src's filmed detail (``generate.exemplar``: the face enlarged to 256 px) ->
-paste back through the inverse alignment -> blend. Frames without that face,
+paste back through the inverse alignment -> blend -> steadied along dst's motion
+(``generate.temporal``: the soft face carried from the previous frame). Frames without that face,
 and every other person in the frame, pass through unchanged.
 
 Writes into ``out`` (names in :class:`swaplab.datasets.outputs.SwapOutput`): the composite
@@ -41,12 +42,13 @@ from swaplab.datasets.manifest import FaceRecord, read_manifest, write_manifest
 from swaplab.datasets.outputs import SwapOutput, TrainOutput
 from swaplab.faces import align, extract
 from swaplab.faces.mesh import FaceMesh
-from swaplab.generate.blend import BLENDS, blend_into_frame, shape_mask
+from swaplab.generate.blend import BLENDS, blend_into_frame, shape_mask, upscale_of
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.composite import Provenance, write_composite
 from swaplab.generate.exemplar import ExemplarDetail, enlarged_matrix, load_bank
 from swaplab.generate.faceset import as_manifests, face_mask, mesh_face_mask, mouth_interior_mask
 from swaplab.generate.models import ModelSpec, SwapModel, build_model
+from swaplab.generate.temporal import PastedFace, TemporalFilter
 from swaplab.generate.train import load_checkpoint
 
 MASKS = ("mesh", "predicted", "template")
@@ -75,7 +77,9 @@ class SwapConfig:
     the swapped face (``generate.exemplar``; 0: none; 1, the default: up to dst's own sharpness;
     nothing is added when the face set has no crop larger than the model renders).
     ``src_faces`` is that person's face manifest(s); None: the face set the model was trained on
-    (its ``train_config.json``), which must still be there.
+    (its ``train_config.json``), which must still be there. ``temporal`` is the weight of the
+    previous output frame, carried along dst's optical flow, in each swapped face's low band
+    (``generate.temporal``; 0: each frame on its own; 0.8, the default, measured in the README).
     """
 
     model: Path
@@ -93,6 +97,7 @@ class SwapConfig:
     keep_mouth: bool = True
     src_detail: float = 1.0
     src_faces: tuple[Path, ...] | None = None
+    temporal: float = 0.8
     watermark: bool = False
     into: str = "src"
     device: str = "auto"
@@ -112,6 +117,8 @@ class SwapConfig:
             raise SwaplabError(f"--detail {self.detail}: choose a weight from 0 (none) to 2 (default 1)")
         if not 0 <= self.src_detail <= 2:
             raise SwaplabError(f"--src-detail {self.src_detail}: choose a gain cap from 0 (none) to 2 (default 1)")
+        if not 0 <= self.temporal < 1:
+            raise SwaplabError(f"--temporal {self.temporal}: choose a weight from 0 (none) to under 1 (default 0.8)")
 
 
 def load_model(model_dir: Path, device: torch.device) -> tuple[SwapModel, dict]:
@@ -189,6 +196,7 @@ class Swapper:
         bank = (load_bank(config.src_faces, self.resolution, meta["face_type"])
                 if config.src_detail > 0 and config.src_faces else None)
         self.exemplars = ExemplarDetail(bank, config.src_detail) if bank is not None else None
+        self.temporal = TemporalFilter(config.temporal)
 
     def _to_model(self, record: FaceRecord) -> np.ndarray:
         """The record's frame->crop matrix (at its crop size) -> at the model's resolution."""
@@ -224,12 +232,16 @@ class Swapper:
                                 self.config.detail, self.resolution)
 
     def swap_frame(self, frame: np.ndarray, records: list[FaceRecord]) -> tuple[np.ndarray, np.ndarray]:
-        """Every listed face of one frame swapped; the union of their blend masks."""
-        mask = np.zeros(frame.shape[:2], np.float32)
+        """Every listed face of one frame swapped and steadied against the previous frame; the union of their
+        blend masks. Frames must come in order (see :class:`TemporalFilter`)."""
+        image, faces = frame, []
         for record in records:
-            frame, face_mask_frame = self.swap_face(frame, record)
-            mask = np.maximum(mask, face_mask_frame)
-        return frame, mask
+            image, face_mask_frame = self.swap_face(image, record)
+            faces.append(PastedFace(face_mask_frame, record.crop_size * upscale_of(record.matrix_array)))
+        mask = np.zeros(frame.shape[:2], np.float32)
+        for face in faces:
+            mask = np.maximum(mask, face.mask)
+        return self.temporal(frame, image, faces), mask
 
     def frames(self, dst: Path, faces: dict[int, list[FaceRecord]], output: SwapOutput) -> Iterator[np.ndarray]:
         """Swapped frames in order; writes each frame's blend mask."""
@@ -241,7 +253,7 @@ class Swapper:
 
     def _swap_or_pass(self, frame: Frame, records: list[FaceRecord]) -> tuple[np.ndarray, np.ndarray]:
         if not records:
-            return frame.image, np.zeros(frame.image.shape[:2], np.float32)
+            return self.temporal(frame.image, frame.image, []), np.zeros(frame.image.shape[:2], np.float32)
         return self.swap_frame(frame.image, records)
 
     def close(self) -> None:
