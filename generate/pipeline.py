@@ -36,7 +36,9 @@ from swaplab.generate.quality import write_quality
 # src's filmed detail (generate.exemplar) adds its face set's loading and one optical flow per face:
 # 58 -> 64 s for the swap and quality.json of a 183-frame dst (0.033 s a frame); hence 0.6 and 0.65.
 # The temporal filter (generate.temporal) adds one optical flow per face in the frame: 60.5 -> 72.3 s for
-# the swap and quality.json of a 150-frame dst (0.08 s a frame); hence 0.7 and 0.75.
+# the swap and quality.json of a 150-frame dst (lp_d6's 6 s probe, a 235 x 333 px face box: 0.08 s a
+# frame); hence 0.7 and 0.75. Its cost grows with the face's area in the frame, not with the model's
+# resolution: a 1080p close-up costs more.
 SWAP_SECONDS_PER_FRAME = {64: 0.7, 128: 0.75}
 
 

@@ -48,7 +48,7 @@ from swaplab.generate.composite import Provenance, write_composite
 from swaplab.generate.exemplar import ExemplarDetail, enlarged_matrix, load_bank
 from swaplab.generate.faceset import as_manifests, face_mask, mesh_face_mask, mouth_interior_mask
 from swaplab.generate.models import ModelSpec, SwapModel, build_model
-from swaplab.generate.temporal import PastedFace, TemporalFilter
+from swaplab.generate.temporal import PastedFace, TemporalFilter, union
 from swaplab.generate.train import load_checkpoint
 
 MASKS = ("mesh", "predicted", "template")
@@ -117,8 +117,8 @@ class SwapConfig:
             raise SwaplabError(f"--detail {self.detail}: choose a weight from 0 (none) to 2 (default 1)")
         if not 0 <= self.src_detail <= 2:
             raise SwaplabError(f"--src-detail {self.src_detail}: choose a gain cap from 0 (none) to 2 (default 1)")
-        if not 0 <= self.temporal < 1:
-            raise SwaplabError(f"--temporal {self.temporal}: choose a weight from 0 (none) to under 1 (default 0.8)")
+        if not 0 <= self.temporal <= 0.99:
+            raise SwaplabError(f"--temporal {self.temporal}: choose a weight from 0 (none) to 0.99 (default 0.8)")
 
 
 def load_model(model_dir: Path, device: torch.device) -> tuple[SwapModel, dict]:
@@ -238,10 +238,7 @@ class Swapper:
         for record in records:
             image, face_mask_frame = self.swap_face(image, record)
             faces.append(PastedFace(face_mask_frame, record.crop_size * upscale_of(record.matrix_array)))
-        mask = np.zeros(frame.shape[:2], np.float32)
-        for face in faces:
-            mask = np.maximum(mask, face.mask)
-        return self.temporal(frame, image, faces), mask
+        return self.temporal(frame, image, faces), union(faces, frame.shape[:2])
 
     def frames(self, dst: Path, faces: dict[int, list[FaceRecord]], output: SwapOutput) -> Iterator[np.ndarray]:
         """Swapped frames in order; writes each frame's blend mask."""
