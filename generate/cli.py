@@ -18,7 +18,7 @@ MATCH_POSE_HELP = ("Share of src's training faces (and mirror images) drawn by h
                    "way, 0-1; 0 = all alike (default: 0).")
 SRC_DETAIL_HELP = ("Cap of the gain of the pasted person's own filmed detail (lids, lashes, lip lines, pores from "
                    "their nearest face, warped onto the swap), 0-2; the gain stops at dst's own sharpness "
-                   "(default: 1; 0: none).")
+                   "(default: 1.5; 0: none).")
 TEMPORAL_HELP = ("Weight of the previous frame, carried along dst's own motion, in the swapped face's soft "
                  "(low-frequency) part: a steadier face; its fine detail stays as rendered, 0-0.99 "
                  "(default: 0.8; 0: each frame on its own).")

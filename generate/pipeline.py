@@ -89,7 +89,7 @@ class PipelineConfig:
     sharpen: float = 0.0
     detail: float = 1.0
     keep_mouth: bool = True
-    src_detail: float = 1.0
+    src_detail: float = 1.5
     temporal: float = 0.8
     smooth: int = DST_SMOOTH
     seed: int = 0

@@ -74,8 +74,9 @@ class SwapConfig:
     measured in the README on three real pairs and an hq model: sharpness ratio 1.6-1.9x that
     of no detail, both FR judges unchanged at 1.00). ``src_detail`` caps the gain of the pasted
     person's own filmed detail, taken from their nearest face in ``src_faces`` and warped onto
-    the swapped face (``generate.exemplar``; 0: none; 1, the default: up to dst's own sharpness;
-    nothing is added when the face set has no crop larger than the model renders).
+    the swapped face (``generate.exemplar``; 0: none; 1.5, the default: the gain stops at dst's own
+    sharpness or at 1.5 times src's filmed detail; nothing is added when the face set has no crop
+    larger than the model renders; cap 1 -> 1.5 measured in the README).
     ``src_faces`` is that person's face manifest(s); None: the face set the model was trained on
     (its ``train_config.json``), which must still be there. ``temporal`` is the weight of the
     previous output frame, carried along dst's optical flow, in each swapped face's low band
@@ -95,7 +96,7 @@ class SwapConfig:
     sharpen: float = 0.0
     detail: float = 1.0
     keep_mouth: bool = True
-    src_detail: float = 1.0
+    src_detail: float = 1.5
     src_faces: tuple[Path, ...] | None = None
     temporal: float = 0.8
     watermark: bool = False
@@ -116,7 +117,7 @@ class SwapConfig:
         if not 0 <= self.detail <= 2:
             raise SwaplabError(f"--detail {self.detail}: choose a weight from 0 (none) to 2 (default 1)")
         if not 0 <= self.src_detail <= 2:
-            raise SwaplabError(f"--src-detail {self.src_detail}: choose a gain cap from 0 (none) to 2 (default 1)")
+            raise SwaplabError(f"--src-detail {self.src_detail}: choose a gain cap from 0 (none) to 2 (default 1.5)")
         if not 0 <= self.temporal <= 0.99:
             raise SwaplabError(f"--temporal {self.temporal}: choose a weight from 0 (none) to 0.99 (default 0.8)")
 
