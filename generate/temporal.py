@@ -112,8 +112,10 @@ class TemporalFilter:
         """
         sigma = face.width / SIGMA_DIVISOR
         box = face_box(face.mask, int(np.ceil(4 * sigma)) + 8)
-        before_dst, before_out, before_mask = (frame[box] for frame in self._previous) if box else (None,) * 3
-        if box is None or min(before_mask.shape) < MIN_BOX_PX or not before_mask.any():
+        if box is None:
+            return None
+        before_dst, before_out, before_mask = (frame[box] for frame in self._previous)
+        if min(before_mask.shape) < MIN_BOX_PX or not before_mask.any():
             return None
         now = dst[box]
         flow = self.flow.calc(cv2.cvtColor(now, cv2.COLOR_RGB2GRAY), cv2.cvtColor(before_dst, cv2.COLOR_RGB2GRAY), None)
