@@ -88,7 +88,6 @@ class TemporalFilter:
         (H, W, 3) uint8, a new array (the filter keeps it as the previous output). Where faces
         overlap, the larger of their weights applies, once.
         """
-        out = swapped.copy()
         if faces and self._previous is not None and self.weight > 0:
             image, applied = swapped.astype(np.float32), np.zeros(dst.shape[:2], np.float32)
             steadied = image.copy()
@@ -100,6 +99,8 @@ class TemporalFilter:
                     steadied[box][wins] = image[box][wins] + weight[wins, None] * shift[wins]
                     applied[box][wins] = weight[wins]
             out = np.clip(steadied + 0.5, 0, 255).astype(np.uint8)
+        else:
+            out = swapped.copy()
         self._previous = (dst, out, union(faces, dst.shape[:2]))
         return out
 
