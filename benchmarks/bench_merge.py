@@ -2,7 +2,8 @@
 
 Usage: python benchmarks/bench_merge.py --model MODEL_DIR --probe PROBE.mp4 --probe-faces faces.csv
        --src-faces faces.csv [--vary colour=rct,lct,mkl,hist,none] [--vary sharpen=0,0.5,1]
-       [--vary detail=0.5,1] [--vary src_detail=0,0.5] [--vary temporal=0] [--base sharpen=1] [--detail-limit 12] [--threads 1] [--out bench_out/merge]
+       [--vary detail=0.5,1] [--vary src_detail=0,0.5] [--vary temporal=0] [--vary feature_fit=0,1]
+       [--base sharpen=1] [--detail-limit 12] [--threads 1] [--out bench_out/merge]
 
 One trained model, one dst clip: the clip is swapped once with the defaults of
 ``swaplab generate swap`` and once per value of each ``--vary`` setting (one setting changed at a
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 
 SETTINGS = {"colour": str, "blend": str, "mask": str, "mask_erode": int, "mask_blur": int, "sharpen": float,
-            "detail": float, "src_detail": float, "temporal": float,
+            "detail": float, "src_detail": float, "temporal": float, "feature_fit": float,
             "keep_mouth": lambda text: text.lower() in ("1", "true", "yes")}
 FIGURES = ("facenet_accept_rate", "dlib_accept_rate", "similarity_to_src", "sharpness_ratio", "seam_colour_ratio",
            "seam_gradient_ratio", "fringe_ratio", "pose_error_iod", "flicker_ratio")

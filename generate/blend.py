@@ -133,7 +133,8 @@ def refine_pasted(face_frame: np.ndarray, frame: np.ndarray, matrix: np.ndarray,
 
 def blend_into_frame(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: np.ndarray,
                      method: str = "alpha", sharpen: float = 0.0, detail: float = 0.0,
-                     rendered: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     rendered: int | None = None, face_matrix: np.ndarray | None = None) -> tuple[np.ndarray,
+                                                                                                 np.ndarray]:
     """Paste a crop-space face into its frame.
 
     Parameters
@@ -148,13 +149,15 @@ def blend_into_frame(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, matr
         :func:`filmed_detail`)
     rendered : the model's resolution when ``face`` is larger than the model rendered it (see
         :func:`refine_pasted`)
+    face_matrix : (2, 3) frame->crop matrix of the face when it is pasted elsewhere than its mask (moved
+        onto dst's features, see ``generate.feature_fit``); None: ``matrix``
 
     Returns
     -------
     (blended frame (H, W, 3) uint8, blend mask in frame space (H, W) float32)
     """
     height, width = frame.shape[:2]
-    face_frame = align.paste(face, matrix, (width, height), cv2.INTER_LINEAR)
+    face_frame = align.paste(face, matrix if face_matrix is None else face_matrix, (width, height), cv2.INTER_LINEAR)
     face_frame = refine_pasted(face_frame, frame, matrix, face.shape[0], sharpen, detail, rendered)
     mask_frame = np.clip(align.paste(mask, matrix, (width, height), cv2.INTER_LINEAR), 0, 1)
     if method == "alpha":

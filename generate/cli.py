@@ -23,6 +23,9 @@ TEMPORAL_HELP = ("Weight of the previous frame, carried along dst's own motion, 
                  "(low-frequency) part: a steadier face; its fine detail stays as rendered, 0-0.99 "
                  "(default: 0.8; 0: each frame on its own).")
 
+FEATURE_FIT_HELP = ("Share of the shift, turn and scale that moves the swapped face's eyes, brows, nose and lips "
+                    "onto dst's (Face Mesh), 0-1 (default: 0.5; 0: none).")
+
 
 @app.command("extract")
 @friendly_errors
@@ -145,6 +148,7 @@ def swap_command(
                                     "(teeth, tongue) in place of the model's (mesh mask; default: on)."),
     src_detail: float = typer.Option(None, help=SRC_DETAIL_HELP),
     temporal: float = typer.Option(None, help=TEMPORAL_HELP),
+    feature_fit: float = typer.Option(None, help=FEATURE_FIT_HELP),
     src_faces: list[Path] = typer.Option(None, help="Face manifest of the person pasted in, whose filmed detail "
                                                     "the face gets; repeat for more (default: the face set the "
                                                     "model was trained on)."),
@@ -157,7 +161,8 @@ def swap_command(
     cfg = build_config(swap.SwapConfig, config, model=model, dst=dst, out=out, dst_faces=dst_faces, dst_ref=dst_ref,
                        colour=colour, blend=blend, mask=mask, mask_erode=mask_erode, mask_blur=mask_blur,
                        sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, src_detail=src_detail,
-                       temporal=temporal, src_faces=tuple(src_faces) if src_faces else None,
+                       temporal=temporal, feature_fit=feature_fit,
+                       src_faces=tuple(src_faces) if src_faces else None,
                        watermark=watermark or None, into=into, device=device)
     typer.echo(f"swapped video written to {swap.run(cfg).video}")
 
@@ -188,6 +193,7 @@ def run_command(
                                     "(teeth, tongue) in place of the model's (default: on)."),
     src_detail: float = typer.Option(None, help=SRC_DETAIL_HELP),
     temporal: float = typer.Option(None, help=TEMPORAL_HELP),
+    feature_fit: float = typer.Option(None, help=FEATURE_FIT_HELP),
     smooth: int = typer.Option(None, help=f"Landmark smoothing window of dst's extraction in frames, 0 = off "
                                           f"(default: {pipeline.DST_SMOOTH})."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
@@ -199,7 +205,7 @@ def run_command(
                        preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None,
                        pretrained=pretrained, identity_weight=identity_weight, match_pose=match_pose,
                        sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, src_detail=src_detail,
-                       temporal=temporal, smooth=smooth, seed=seed, device=device)
+                       temporal=temporal, feature_fit=feature_fit, smooth=smooth, seed=seed, device=device)
     typer.echo(f"swapped video written to {pipeline.run(cfg).video}")
 
 

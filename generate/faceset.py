@@ -140,15 +140,17 @@ def mesh_face_mask(dense: np.ndarray, resolution: int) -> np.ndarray:
     return hull_mask(dense[list(mesh.FACE_OVAL)], resolution)
 
 
-def mouth_interior_mask(dense: np.ndarray, resolution: int) -> np.ndarray:
+def mouth_interior_mask(dense: np.ndarray, resolution: int, soften: float | None = None) -> np.ndarray:
     """(R, R) float32 in [0, 1]: the mouth opening inside the inner lip line of one crop's Face Mesh (478, 2).
 
-    Empty (all 0) for a closed mouth; softened like :func:`hull_mask`.
+    Empty (all 0) for a closed mouth; softened by a Gaussian of sigma ``soften`` px (None: like
+    :func:`hull_mask`, R/64 px and at least 1).
     """
     mask = np.zeros((resolution, resolution), np.float32)
     ring = np.round(np.asarray(dense, np.float64)[list(mesh.LIPS_INNER), :2] * 16).astype(np.int32)
     cv2.fillPoly(mask, [ring], 1.0, lineType=cv2.LINE_AA, shift=4)
-    return cv2.GaussianBlur(mask, (0, 0), max(1.0, resolution / 64))
+    sigma = max(1.0, resolution / 64) if soften is None else soften
+    return cv2.GaussianBlur(mask, (0, 0), sigma) if sigma > 0 else mask
 
 
 def target_masks(faceset: FaceSet) -> torch.Tensor:

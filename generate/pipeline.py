@@ -38,7 +38,9 @@ from swaplab.generate.quality import write_quality
 # The temporal filter (generate.temporal) adds one optical flow per face in the frame: 60.5 -> 72.3 s for
 # the swap and quality.json of a 150-frame dst (lp_d6's 6 s probe, a 235 x 333 px face box: 0.08 s a
 # frame); hence 0.7 and 0.75. Its cost grows with the face's area in the frame, not with the model's
-# resolution: a 1080p close-up costs more.
+# resolution: a 1080p close-up costs more. The feature fit (generate.feature_fit: one Face Mesh call and
+# the skin spread per face) kept within it: `--minutes 13` ended at 12:16 (lp_s18, 282 frames) and 12:25
+# (lp_d12, 183 frames) on a machine without AVX-512 (2026-11-27).
 SWAP_SECONDS_PER_FRAME = {64: 0.7, 128: 0.75}
 
 
@@ -67,7 +69,8 @@ class PipelineConfig:
     ``detail`` the weight of dst's own fine texture on the pasted face (``SwapConfig.detail``),
     ``keep_mouth`` whether dst's own mouth opening stays (``SwapConfig.keep_mouth``); ``src_detail`` the
     gain cap of src's own filmed detail, taken from src's face set (``SwapConfig.src_detail``); ``temporal``
-    the weight of the previous frame in the swapped face's low band (``SwapConfig.temporal``); ``smooth`` the
+    the weight of the previous frame in the swapped face's low band (``SwapConfig.temporal``); ``feature_fit``
+    the share of the move of the swapped face's features onto dst's (``SwapConfig.feature_fit``); ``smooth`` the
     landmark smoothing window (frames, 0: off) of dst's extraction (``DST_SMOOTH``).
     """
 
@@ -91,6 +94,7 @@ class PipelineConfig:
     keep_mouth: bool = True
     src_detail: float = 1.5
     temporal: float = 0.8
+    feature_fit: float = 0.5
     smooth: int = DST_SMOOTH
     seed: int = 0
     device: str = "auto"
@@ -175,6 +179,7 @@ def run(config: PipelineConfig) -> SwapOutput:
     swap_measured(swap.SwapConfig(model=output.model.folder, dst=dst_video, out=output.swap.folder,
                                   dst_faces=dst_faces, colour=config.colour, blend=config.blend, sharpen=config.sharpen,
                                   detail=config.detail, keep_mouth=config.keep_mouth, src_detail=config.src_detail,
-                                  temporal=config.temporal, src_faces=(src_faces,), watermark=config.watermark,
+                                  temporal=config.temporal, feature_fit=config.feature_fit, src_faces=(src_faces,),
+                                  watermark=config.watermark,
                                   device=config.device), src_faces)
     return output.swap

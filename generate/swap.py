@@ -45,13 +45,41 @@ from swaplab.faces.mesh import FaceMesh
 from swaplab.generate.blend import BLENDS, blend_into_frame, shape_mask, upscale_of
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.composite import Provenance, write_composite
-from swaplab.generate.exemplar import ExemplarDetail, enlarged_matrix, load_bank
+from swaplab.generate.exemplar import ExemplarDetail, enlarge, enlarged_matrix, load_bank
+from swaplab.generate.feature_fit import FeatureFit
 from swaplab.generate.faceset import as_manifests, face_mask, mesh_face_mask, mouth_interior_mask
 from swaplab.generate.models import ModelSpec, SwapModel, build_model
 from swaplab.generate.temporal import PastedFace, TemporalFilter, union
 from swaplab.generate.train import load_checkpoint
 
 MASKS = ("mesh", "predicted", "template")
+
+# Sigma of the edge of dst's kept mouth opening, as a share of the crop's width: 1 px of a 256 px crop,
+# about 1.5 frame px on the talking heads. The opening is cut out of the mask after the mask's erosion and
+# blur (1 and 3 model px), not before: cut before, the blur grew it over the lips, and dst's lips showed
+# through beside the model's as a doubled upper lip line (lp_d12 frame 120, README). It is cut at the size
+# the face is pasted at: 256 px with src's detail, else the model's own (at 64 px, a 0.25 px edge, which
+# the paste's enlargement softens to about 1 model px in the frame).
+MOUTH_EDGE = 1 / 256
+
+
+def without_mouth(mask: np.ndarray, dense: np.ndarray) -> np.ndarray:
+    """A shaped (S, S) blend mask with dst's mouth opening cut out: inside the inner lip line of dst's Face Mesh
+    (478, 2), in the mask's pixels, with an edge of sigma ``MOUTH_EDGE`` of the width."""
+    size = mask.shape[0]
+    return mask * (1 - mouth_interior_mask(dense, size, MOUTH_EDGE * size))
+
+
+def crop_points(points: np.ndarray | None, found_in: np.ndarray, wanted_in: np.ndarray) -> np.ndarray | None:
+    """Points (N, 2) in the pixels of the crop of frame->crop matrix ``found_in`` (2, 3), moved into the crop of
+    ``wanted_in`` (2, 3) through the frame; None stays None.
+
+    Not a plain rescale: an enlarged crop's pixel centres are offset (``exemplar.enlarged_matrix``), 1.5 px
+    at 256 px for a 64 px model.
+    """
+    if points is None:
+        return None
+    return align.apply(wanted_in, align.apply(align.invert(found_in), points))
 
 
 @dataclass(frozen=True)
@@ -81,6 +109,8 @@ class SwapConfig:
     (its ``train_config.json``), which must still be there. ``temporal`` is the weight of the
     previous output frame, carried along dst's optical flow, in each swapped face's low band
     (``generate.temporal``; 0: each frame on its own; 0.8, the default, measured in the README).
+    ``feature_fit`` is the share of the shift, turn and scale that moves each swapped face's features
+    (Face Mesh) onto dst's (``generate.feature_fit``; 0: none; 0.5, the default, measured in the README).
     """
 
     model: Path
@@ -99,6 +129,7 @@ class SwapConfig:
     src_detail: float = 1.5
     src_faces: tuple[Path, ...] | None = None
     temporal: float = 0.8
+    feature_fit: float = 0.5
     watermark: bool = False
     into: str = "src"
     device: str = "auto"
@@ -118,6 +149,8 @@ class SwapConfig:
             raise SwaplabError(f"--detail {self.detail}: choose a weight from 0 (none) to 2 (default 1)")
         if not 0 <= self.src_detail <= 2:
             raise SwaplabError(f"--src-detail {self.src_detail}: choose a gain cap from 0 (none) to 2 (default 1.5)")
+        if not 0 <= self.feature_fit <= 1:
+            raise SwaplabError(f"--feature-fit {self.feature_fit}: choose a share from 0 (none) to 1")
         if not 0 <= self.temporal <= 0.99:
             raise SwaplabError(f"--temporal {self.temporal}: choose a weight from 0 (none) to 0.99 (default 0.8)")
 
@@ -193,7 +226,8 @@ class Swapper:
         self.resolution = model.spec.resolution
         self.colour = COLOUR_TRANSFERS.get(config.colour)
         self.template_mask = face_mask(self.resolution, meta["face_type"])
-        self.mesh = FaceMesh() if config.mask == "mesh" else None
+        self.mesh = FaceMesh() if config.mask == "mesh" or config.feature_fit > 0 else None
+        self.feature_fit = FeatureFit(config.feature_fit, self.mesh) if config.feature_fit > 0 else None
         bank = (load_bank(config.src_faces, self.resolution, meta["face_type"])
                 if config.src_detail > 0 and config.src_faces else None)
         self.exemplars = ExemplarDetail(bank, config.src_detail) if bank is not None else None
@@ -203,16 +237,27 @@ class Swapper:
         """The record's frame->crop matrix (at its crop size) -> at the model's resolution."""
         return record.matrix_array * (self.resolution / record.crop_size)
 
-    def _paste_mask(self, frame: np.ndarray, record: FaceRecord, predicted: np.ndarray) -> np.ndarray:
+    def _dst_mesh(self, frame: np.ndarray, record: FaceRecord) -> np.ndarray | None:
+        """dst's Face Mesh (478, 2) in the record's crop pixels; None without a mesh or a face."""
+        if self.mesh is None:
+            return None
+        dense = self.mesh.crop_landmarks(align.crop(frame, record.matrix_array, record.crop_size))
+        return None if dense is None else dense[:, :2]
+
+    def _paste_mask(self, dense: np.ndarray | None, record: FaceRecord, predicted: np.ndarray) -> np.ndarray:
+        """The face's (R, R) blend mask before shaping and before dst's mouth opening is cut out."""
         if self.config.mask == "template":
             return self.template_mask
-        if self.mesh is not None:
-            dense = self.mesh.crop_landmarks(align.crop(frame, record.matrix_array, record.crop_size))
-            if dense is not None:
-                points = dense[:, :2] * (self.resolution / record.crop_size)
-                face = mesh_face_mask(points, self.resolution)
-                return face * (1 - mouth_interior_mask(points, self.resolution)) if self.config.keep_mouth else face
+        if self.config.mask == "mesh" and dense is not None:
+            return mesh_face_mask(dense * (self.resolution / record.crop_size), self.resolution)
         return predicted
+
+    def _keep_mouth(self, mask: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
+        """:func:`without_mouth` of a shaped (S, S) mask, dst's mesh (478, 2) in the same crop's pixels; the
+        mask unchanged unless the mesh mask keeps the mouth and dst's mesh was found."""
+        if not (self.config.keep_mouth and self.config.mask == "mesh" and dense is not None):
+            return mask
+        return without_mouth(mask, dense)
 
     @torch.inference_mode()
     def swap_face(self, frame: np.ndarray, record: FaceRecord) -> tuple[np.ndarray, np.ndarray]:
@@ -222,15 +267,23 @@ class Swapper:
         tensor = torch.from_numpy(crop).permute(2, 0, 1)[None].to(self.device)
         face, predicted = self.model.swap(tensor, self.config.into)
         face = face[0].permute(1, 2, 0).float().cpu().numpy()
-        mask = self._paste_mask(frame, record, predicted[0, 0].float().cpu().numpy())
+        dense = self._dst_mesh(frame, record)
+        mask = self._paste_mask(dense, record, predicted[0, 0].float().cpu().numpy())
         mask = shape_mask(mask, self.config.mask_erode, self.config.mask_blur)
-        face = self.colour(face, crop, mask)
+        holed = self._keep_mouth(mask, crop_points(dense, record.matrix_array, matrix))
+        face = self.colour(face, crop, holed)
         if self.exemplars is not None:
-            matrix = enlarged_matrix(matrix, self.resolution, self.exemplars.bank.size)
-            face, mask = self.exemplars.apply(face, mask, align.crop(frame, matrix, self.exemplars.bank.size),
-                                              record.track_id)
+            size = self.exemplars.bank.size
+            matrix = enlarged_matrix(matrix, self.resolution, size)
+            face, _ = self.exemplars.apply(face, holed, align.crop(frame, matrix, size), record.track_id)
+            mask = np.clip(enlarge(mask, size), 0, 1)
+        points = crop_points(dense, record.matrix_array, matrix)  # dst's mesh in the face's own crop
+        mask = self._keep_mouth(mask, points)
+        face_matrix = matrix
+        if self.feature_fit is not None:
+            face, face_matrix = self.feature_fit.apply(face, points, matrix, record.track_id)
         return blend_into_frame(frame, face, mask, matrix, self.config.blend, self.config.sharpen,
-                                self.config.detail, self.resolution)
+                                self.config.detail, self.resolution, face_matrix)
 
     def swap_frame(self, frame: np.ndarray, records: list[FaceRecord]) -> tuple[np.ndarray, np.ndarray]:
         """Every listed face of one frame swapped and steadied against the previous frame; the union of their

@@ -282,3 +282,38 @@ def test_mouth_interior_mask_covers_an_open_mouth_only() -> None:
         mask = mouth_interior_mask(dense, 64)
         assert mask.shape == (64, 64) and mask.dtype == np.float32
         assert (mask[44, 32] > 0.9) == expected and mask[10, 10] == 0 and mask.max() <= 1
+
+
+def test_kept_mouth_opening_stays_inside_the_inner_lip_line() -> None:
+    """dst's mouth opening is cut out of the shaped mask with a crisp edge: the lips around it stay the swap's
+    (cut before the mask's blur, the opening grew over them and dst's lips showed beside the model's)."""
+    from swaplab.faces import mesh
+    from swaplab.generate.blend import shape_mask
+    from swaplab.generate.swap import without_mouth
+
+    dense = np.zeros((mesh.N_POINTS, 2))
+    angles = np.linspace(0, 2 * np.pi, len(mesh.LIPS_INNER), endpoint=False)
+    dense[list(mesh.LIPS_INNER)] = np.stack([128 + 40 * np.cos(angles), 176 + 24 * np.sin(angles)], axis=1)
+    shaped = shape_mask(np.ones((256, 256), np.float32), 4, 12)
+    mask = without_mouth(shaped, dense)
+    assert mask[176, 128] < 0.01  # the opening is dst's
+    assert mask[176 - 24 - 6, 128] > 0.95 * shaped[176 - 24 - 6, 128]  # 6 px above the inner lip: the swap's lip
+    assert mask[176 + 24 + 6, 128] > 0.95 * shaped[176 + 24 + 6, 128]
+    assert mask[176 - 24 + 6, 128] < 0.05  # 6 px inside it: dst's opening
+
+
+def test_dst_mesh_is_moved_into_the_enlarged_crop_through_the_frame() -> None:
+    """The 256 px crop of a 64 px model is offset by 1.5 px from the 256 px face-set crop: points follow it."""
+    from swaplab.faces import align
+    from swaplab.generate.exemplar import enlarged_matrix
+    from swaplab.generate.swap import crop_points
+
+    record_matrix = np.array([[0.62, -0.03, -330.0], [0.03, 0.62, -30.0]])  # frame -> 256 px face-set crop
+    model_matrix = record_matrix * (64 / 256)
+    detail_matrix = enlarged_matrix(model_matrix, 64, 256)
+    frame_points = np.array([[700.0, 220.0], [800.0, 330.0]])
+    found = align.apply(record_matrix, frame_points)
+    assert np.allclose(crop_points(found, record_matrix, detail_matrix), align.apply(detail_matrix, frame_points))
+    assert np.allclose(crop_points(found, record_matrix, detail_matrix), found + 1.5)
+    assert np.allclose(crop_points(found, record_matrix, model_matrix), found / 4)
+    assert crop_points(None, record_matrix, detail_matrix) is None
