@@ -7,8 +7,9 @@ extraction defaults, into ``dst_faces/``.
 
 Per face row of the kept person: aligned crop -> model -> face and mask -> colour transfer ->
 mask erode/blur -> src's filmed detail (``generate.exemplar``: the face enlarged to 256 px) ->
-paste back through the inverse alignment -> blend -> steadied along dst's motion
-(``generate.temporal``: the soft face carried from the previous frame). Frames without that face,
+dst's mouth opening cut out of the mask -> the face moved onto dst's features
+(``generate.feature_fit``) -> paste back through the inverse alignment -> blend -> steadied along
+dst's motion (``generate.temporal``: the soft face carried from the previous frame). Frames without that face,
 and every other person in the frame, pass through unchanged.
 
 Writes into ``out`` (names in :class:`swaplab.datasets.outputs.SwapOutput`): the composite
