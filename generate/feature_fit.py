@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from swaplab.faces import mesh
+from swaplab.generate.faceset import hull_mask
 
 # The features that place a face (eyes and brows, nose ridge and tip, lips); not the face oval, which
 # follows the crop and the mask rather than the face drawn inside it.
@@ -72,14 +73,17 @@ def as_matrix(params: np.ndarray) -> np.ndarray:
     return np.array([[a, -b, tx], [b, a, ty]])
 
 
+def centre_shift(params: np.ndarray, size: int) -> float:
+    """How far (px) a similarity moves the centre of a crop of ``size`` px: what a viewer sees move."""
+    centre = (size - 1) / 2
+    return float(np.hypot(*(as_matrix(params) @ np.array([centre, centre, 1.0]) - centre)))
+
+
 def believable(params: np.ndarray, size: int) -> bool:
     """Whether a similarity fit within a crop of ``size`` px stays within the misfit bounds."""
-    a, b, tx, ty = params
+    a, b, _, _ = params
     scale, turn = np.hypot(a, b), np.arctan2(b, a)
-    centre = (size - 1) / 2
-    # the shift of the crop's centre, which is what a viewer sees move
-    moved = as_matrix(params) @ np.array([centre, centre, 1.0]) - centre
-    return bool(abs(scale - 1) <= MAX_SCALE and abs(turn) <= MAX_TURN and np.hypot(*moved) <= MAX_SHIFT * size)
+    return bool(abs(scale - 1) <= MAX_SCALE and abs(turn) <= MAX_TURN and centre_shift(params, size) <= MAX_SHIFT * size)
 
 
 IDENTITY = np.array([1.0, 0.0, 0.0, 0.0])
@@ -129,8 +133,7 @@ class FeatureFit:
         mesh was found; (2, 3) frame->crop matrix with the move folded in, so the face is resampled once)
         """
         params, found = self.transform(face, dst_points, track)
-        centre = (face.shape[0] - 1) / 2
-        self.shifts.append(float(np.hypot(*(as_matrix(params) @ np.array([centre, centre, 1.0]) - centre))))
+        self.shifts.append(centre_shift(params, face.shape[0]))
         if found is not None:
             face = extend_skin(face, found[list(mesh.FACE_OVAL)])
         return face, moved_matrix(matrix, params)
@@ -152,8 +155,7 @@ def extend_skin(face: np.ndarray, oval: np.ndarray) -> np.ndarray:
     when the face is moved (measured: without it, a dark patch at lp_s18's jaw).
     """
     size = face.shape[0]
-    inside = np.zeros((size, size), np.float32)
-    cv2.fillConvexPoly(inside, cv2.convexHull(np.round(oval * 16).astype(np.int32)), 1.0, cv2.LINE_AA, shift=4)
+    inside = hull_mask(oval, size, blur=False)
     inset = max(1, round(SKIN_INSET * size))
     inside = cv2.GaussianBlur(cv2.erode(inside, np.ones((2 * inset + 1,) * 2, np.uint8)), (0, 0), inset / 3)
     if inside.max() <= 0:
