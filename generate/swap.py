@@ -245,12 +245,13 @@ class Swapper:
         dense = self.mesh.crop_landmarks(align.crop(frame, record.matrix_array, record.crop_size))
         return None if dense is None else dense[:, :2]
 
-    def _paste_mask(self, dense: np.ndarray | None, record: FaceRecord, predicted: np.ndarray) -> np.ndarray:
-        """The face's (R, R) blend mask before shaping and before dst's mouth opening is cut out."""
+    def _paste_mask(self, dense: np.ndarray | None, predicted: np.ndarray) -> np.ndarray:
+        """The face's (R, R) blend mask before shaping and before dst's mouth opening is cut out; ``dense`` is
+        dst's mesh (478, 2) in the model's crop pixels."""
         if self.config.mask == "template":
             return self.template_mask
         if self.config.mask == "mesh" and dense is not None:
-            return mesh_face_mask(dense * (self.resolution / record.crop_size), self.resolution)
+            return mesh_face_mask(dense, self.resolution)
         return predicted
 
     def _keep_mouth(self, mask: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
@@ -269,16 +270,17 @@ class Swapper:
         face, predicted = self.model.swap(tensor, self.config.into)
         face = face[0].permute(1, 2, 0).float().cpu().numpy()
         dense = self._dst_mesh(frame, record)
-        mask = self._paste_mask(dense, record, predicted[0, 0].float().cpu().numpy())
+        points = crop_points(dense, record.matrix_array, matrix)  # dst's mesh in the model's crop
+        mask = self._paste_mask(points, predicted[0, 0].float().cpu().numpy())
         mask = shape_mask(mask, self.config.mask_erode, self.config.mask_blur)
-        holed = self._keep_mouth(mask, crop_points(dense, record.matrix_array, matrix))
+        holed = self._keep_mouth(mask, points)
         face = self.colour(face, crop, holed)
         if self.exemplars is not None:
             size = self.exemplars.bank.size
             matrix = enlarged_matrix(matrix, self.resolution, size)
             face, _ = self.exemplars.apply(face, holed, align.crop(frame, matrix, size), record.track_id)
             mask = np.clip(enlarge(mask, size), 0, 1)
-        points = crop_points(dense, record.matrix_array, matrix)  # dst's mesh in the face's own crop
+            points = crop_points(dense, record.matrix_array, matrix)  # dst's mesh in the enlarged crop
         mask = self._keep_mouth(mask, points)
         face_matrix = matrix
         if self.feature_fit is not None:
