@@ -1,5 +1,6 @@
 """``swaplab generate ...``"""
 
+import json
 from pathlib import Path
 
 import typer
@@ -8,14 +9,15 @@ from swaplab.core.cli_support import friendly_errors, new_app
 from swaplab.core.config import build_config
 from swaplab.datasets.outputs import ExtractOutput
 from swaplab.faces import extract, selection
-from swaplab.generate import pipeline, pretrain, swap, train
+from swaplab.generate import pipeline, pretrain, quality, swap, train
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.models import SWAP_MODELS
 
 app = new_app("Face-swap generation: extract faces, train, swap, composite.")
 
 MATCH_POSE_HELP = ("Share of src's training faces (and mirror images) drawn by how often dst turns its head their "
-                   "way, 0-1; 0 = all alike (default: 0).")
+                   "way, 0-1; 0 = all alike (default: 0.5 when more than 20% of dst's faces turn further than "
+                   "any src face, else 0).")
 SRC_DETAIL_HELP = ("Cap of the gain of the pasted person's own filmed detail (lids, lashes, lip lines, pores from "
                    "their nearest face, warped onto the swap), 0-2; the gain stops at dst's own sharpness "
                    "(default: 1.5; 0: none).")
@@ -206,7 +208,10 @@ def run_command(
                        pretrained=pretrained, identity_weight=identity_weight, match_pose=match_pose,
                        sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, src_detail=src_detail,
                        temporal=temporal, feature_fit=feature_fit, smooth=smooth, seed=seed, device=device)
-    typer.echo(f"swapped video written to {pipeline.run(cfg).video}")
+    output = pipeline.run(cfg)
+    typer.echo(f"swapped video written to {output.video}")
+    for line in quality.warnings(json.loads(output.quality.read_text())):
+        typer.echo(f"warning: {line}", err=True)
 
 
 @app.command("select")

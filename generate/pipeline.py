@@ -65,7 +65,8 @@ class PipelineConfig:
     ``dst_ref`` is an image of the person to replace there when several people show.
     ``iterations`` None: 2000 without a time budget, no cap with one. ``identity_weight``: the
     training's identity loss (0: off; see generate/identity.py); ``match_pose`` the share of src's
-    training draws weighted by dst's head turns (``TrainConfig.match_pose``); ``sharpen`` the swap's unsharp-mask amount,
+    training draws weighted by dst's head turns (``TrainConfig.match_pose``; None: chosen from the
+    turns); ``sharpen`` the swap's unsharp-mask amount,
     ``detail`` the weight of dst's own fine texture on the pasted face (``SwapConfig.detail``),
     ``keep_mouth`` whether dst's own mouth opening stays (``SwapConfig.keep_mouth``); ``src_detail`` the
     gain cap of src's own filmed detail, taken from src's face set (``SwapConfig.src_detail``); ``temporal``
@@ -88,7 +89,7 @@ class PipelineConfig:
     watermark: bool = False
     pretrained: Path | None = None
     identity_weight: float = 0.0
-    match_pose: float = 0.0
+    match_pose: float | None = None
     sharpen: float = 0.0
     detail: float = 1.0
     keep_mouth: bool = True
@@ -118,7 +119,8 @@ def extract_once(inputs: tuple[Path, ...], output: ExtractOutput, identity: str 
 
 def train_or_resume(src_faces: Path | tuple[Path, ...], dst_faces: Path | tuple[Path, ...], model_dir: Path, *,
                     preset: str, iterations: int | None, minutes: float | None, seed: int, device: str,
-                    pretrained: Path | None = None, identity_weight: float = 0.0, match_pose: float = 0.0) -> Path:
+                    pretrained: Path | None = None, identity_weight: float = 0.0,
+                    match_pose: float | None = None) -> Path:
     """Train a model (from ``pretrained`` weights if given), or continue the one already in
     ``model_dir``; return its checkpoint. ``minutes`` is the model's whole training time, resumed runs included.
     """

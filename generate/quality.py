@@ -38,6 +38,20 @@ colour_anomaly_share     share of the face interior (mask >= 0.99) where the swa
                          is removed), nor do lips or eyes where both faces have them. 0 for an
                          untouched face
 
+Eyes (is each eye still an eye?), on every swapped face with dst's mesh: both FR judges can accept a
+face whose eye is a swirl of skin, and the realism figures average it away
+
+eye_likeness_swapped     each eye of the swapped face, cut at dst's mesh eye corners and band-passed
+                         (``faces.eyes``), against a bank of real eyes: src's (every other face of its
+                         set) and dst's (the swapped frames' originals, for the gazes and blinks src may
+                         never show; those within OWN_FRAMES of the face's own frame left out); the best
+                         normalised cross-correlation, the face's less real-looking eye, mean over faces
+eye_likeness_dst         the same for dst's original eyes against src's eyes only: how far a real eye of
+                         another person goes (lower where dst looks up or squints, as src never does)
+broken_eye_share         share of swapped faces with an eye_likeness below EYE_LIKENESS_FLOOR
+broken_eye_frames        up to 10 of those frames, worst first: the frames to look at
+eye_frames               faces measured
+
 Motion
 
 pose_found_share         share of swapped frames (of up to 96) where MTCNN finds the face at all
@@ -49,6 +63,11 @@ dst_turned_past_src_share  share of dst's faces whose head turn (nose offset fro
                          usual cause of a large, constant pose error
 flicker_*                mean |frame_t - frame_t-1| inside dst's face box (0-255), swapped, original,
                          and their ratio
+
+Training
+
+match_pose               the share of src's draws the model trained with matched to dst's head turns
+                         (``--match-pose``, chosen from the turns by default; see pose_match)
 
 Judges
 
@@ -70,11 +89,12 @@ import torch
 
 from swaplab.core.fileio import write_json_atomic
 from swaplab.core.media import iter_frames, probe, read_image
-from swaplab.datasets.manifest import FaceRecord, faces_only, read_manifest
+from swaplab.datasets.manifest import FaceRecord, check_relative_path, faces_only, load_mesh, read_manifest
 from swaplab.datasets.outputs import SwapOutput
 from swaplab.faces.backends import FR_BACKENDS, mean_template
 from swaplab.faces.detector import Detection, FaceDetector
 from swaplab.faces.embed import embed_records, manifest_faces
+from swaplab.faces.eyes import crop_mesh, eye_likeness, eye_patches
 from swaplab.generate.pose_match import turned_past_src_share, yaw_offsets
 
 FACENET_THRESHOLD = 0.41  # cosine, FaceNet's licit EER threshold on the talking-head pairs
@@ -89,6 +109,17 @@ LOCAL_PX = 15  # window of the local mean colours compared across the edge
 # plain swaps' blur and pale lips weigh more, at 15 too few pixels are left
 CHROMA_SIGMA_PX = 2.0
 COLOUR_ANOMALY_DE = 10.0
+# broken_eye_share: an eye counts as broken below this likeness to real eyes. Measured on two lq runs of this
+# code: vr_2 -> lp_s18, whose eyes are a red swirl and a dark hole in every frame, 0.17 on average (98 % of
+# faces below 0.3); vr_2 -> lp_d12, soft but whole eyes, 0.75 (one face below 0.3, frame 172, an eye smeared)
+EYE_LIKENESS_FLOOR = 0.3
+BROKEN_EYE_FRAMES_LISTED = 10
+OWN_FRAMES = 5  # dst's eyes this many frames either side of a swapped face are left out of its bank
+# `generate run` warns above these: broken eyes in more faces than vr_2 -> lp_d12's 0.5 % (one smeared
+# eye); dst turned past src in as many frames as vr_2 -> lp_s18 (28 %), where --match-pose 0.5 took the
+# pose error from 0.156 to 0.093 (README)
+BROKEN_EYE_WARNING = 0.05
+TURNED_PAST_WARNING = 0.2
 
 
 def _dlib_rates(fakes: list, dst: list, src: list, device: str) -> dict[str, float]:
@@ -123,6 +154,73 @@ def identity_figures(fakes: Path, dst_faces: Path, src_faces: Path, device: str 
             "facenet_accept_rate": float(np.mean(to_src >= FACENET_THRESHOLD)),
             "facenet_dst_accept_rate": float(np.mean(dst_emb @ src_template >= FACENET_THRESHOLD)),
             "frames": len(fake_emb), **_dlib_rates(fake_rows, dst_rows, src_rows, device)}
+
+
+def _face_eyes(record: FaceRecord, manifest: Path, points: np.ndarray) -> np.ndarray:
+    """(2, D) eye patches of one row's crop, cut at Face Mesh ``points`` (478, 2) in frame pixels."""
+    crop = read_image(check_relative_path(record.crop_path, manifest))
+    return eye_patches(crop, crop_mesh(points, record.matrix_array))
+
+
+def _mesh(record: FaceRecord, manifest: Path) -> np.ndarray | None:
+    """:func:`load_mesh`, or None where the sidecar is gone (study manifests written before their mesh paths
+    were rebased point at none)."""
+    try:
+        return load_mesh(record, manifest)
+    except FileNotFoundError:
+        return None
+
+
+def src_eye_bank(src_faces: Path, step: int = 2) -> np.ndarray:
+    """(M, D) eye patches of every ``step``-th face of src's face set that has a mesh (both eyes each)."""
+    patches = [_face_eyes(r, src_faces, points) for r in faces_only(read_manifest(src_faces))[::step]
+               if (points := _mesh(r, src_faces)) is not None]
+    return np.concatenate(patches) if patches else np.zeros((0, 0), np.float32)
+
+
+def _likeness_to_real_eyes(swapped: np.ndarray, frames: np.ndarray, src_bank: np.ndarray,
+                           original: np.ndarray) -> np.ndarray:
+    """(N,) each swapped face's less real-looking eye: eyes (N, 2, D) against src's bank (M, D) and dst's original
+    eyes (N, 2, D), leaving out dst's eyes within OWN_FRAMES of the face's own frame (dst's texture added to
+    the swap would make them match a face whose eye is gone)."""
+    dst_bank, dst_frames = original.reshape(-1, original.shape[-1]), np.repeat(frames, 2)
+    likeness = np.empty(len(swapped))
+    for i, eyes in enumerate(swapped):
+        others = dst_bank[np.abs(dst_frames - frames[i]) > OWN_FRAMES]
+        likeness[i] = eye_likeness(eyes, np.concatenate([src_bank, others])).min()
+    return likeness
+
+
+def eye_figures(fakes: Path, dst_faces: Path, src_faces: Path) -> dict:
+    """How much each swapped face's eyes look like real eyes of src and dst (module docstring).
+
+    Both the swapped and dst's original eyes are cut at dst's mesh (the swap keeps dst's pose). A swapped
+    face counts by its less real-looking eye, against a bank of src's eyes (every other face of its set)
+    and dst's eyes (the swapped frames' originals but those near the face's own frame: dst's gaze and
+    blinks, which src may never show).
+    Empty when src's face set or dst's faces have no meshes.
+    """
+    src_bank = src_eye_bank(src_faces)
+    if not len(src_bank):
+        return {}
+    dst_by_face = {(r.frame_index, r.matrix): r for r in faces_only(read_manifest(dst_faces))}
+    frames, swapped, original = [], [], []
+    for fake in faces_only(read_manifest(fakes)):
+        dst = dst_by_face.get((fake.frame_index, fake.matrix))
+        points = _mesh(dst, dst_faces) if dst is not None else None
+        if points is not None:
+            frames.append(fake.frame_index)
+            swapped.append(_face_eyes(fake, fakes, points))
+            original.append(_face_eyes(dst, dst_faces, points))
+    if not frames:
+        return {}
+    likeness = _likeness_to_real_eyes(np.stack(swapped), np.array(frames), src_bank, np.stack(original))
+    broken = np.flatnonzero(likeness < EYE_LIKENESS_FLOOR)
+    worst = broken[np.argsort(likeness[broken])][:BROKEN_EYE_FRAMES_LISTED]
+    return {"eye_likeness_swapped": float(likeness.mean()),
+            "eye_likeness_dst": float(np.mean([eye_likeness(eyes, src_bank).min() for eyes in original])),
+            "broken_eye_share": len(broken) / len(frames), "broken_eye_frames": [frames[i] for i in worst],
+            "eye_frames": len(frames)}
 
 
 def _face_near(detector: FaceDetector, image: np.ndarray, original: FaceRecord) -> Detection | None:
@@ -331,15 +429,38 @@ def _mask_reader(output: SwapOutput) -> Callable[[int], np.ndarray | None]:
     return mask_of
 
 
+def _model_meta(output: SwapOutput) -> dict:
+    """The model's metadata, as the swap's provenance carries it ({} without one)."""
+    return json.loads(output.provenance.read_text()).get("model", {}) if output.provenance.exists() else {}
+
+
+def trained_match_pose(output: SwapOutput) -> dict:
+    """The pose-match share the model trained with (``match_pose``; absent for a model that did not record it)."""
+    share = _model_meta(output).get("match_pose")
+    return {} if share is None else {"match_pose": share}
+
+
 def judges(output: SwapOutput) -> dict:
     """Whether FaceNet judges this fake blindly: not when its model trained with the identity loss
     (read from the swap's provenance, which carries the model's metadata)."""
-    model = json.loads(output.provenance.read_text()).get("model", {}) if output.provenance.exists() else {}
-    if not model.get("identity_loss"):
+    if not _model_meta(output).get("identity_loss"):
         return {"facenet_blind": True}
     return {"facenet_blind": False,
             "judges_note": "trained with FaceNet's identity loss: facenet_accept_rate is not an independent "
                            "judgement; dlib_accept_rate is"}
+
+
+def warnings(figures: dict) -> list[str]:
+    """What a user should look at in one ``quality.json`` (its figures), one sentence each."""
+    lines = []
+    if figures.get("broken_eye_share", 0) > BROKEN_EYE_WARNING:
+        frames = ", ".join(str(i) for i in figures["broken_eye_frames"])
+        lines.append(f"an eye of the swapped face looks like no real eye (likeness < {EYE_LIKENESS_FLOOR}) in "
+                     f"{figures['broken_eye_share']:.0%} of the faces; look at frames {frames}")
+    if figures.get("dst_turned_past_src_share", 0) > TURNED_PAST_WARNING and not figures.get("match_pose"):
+        lines.append(f"dst turns its head further than any src face in {figures['dst_turned_past_src_share']:.0%} "
+                     "of the frames: train with --match-pose 0.5, or give src footage with such turns")
+    return lines
 
 
 def write_quality(output: SwapOutput, dst: Path, src_faces: Path, dst_faces: Path, device: str = "auto") -> Path:
@@ -350,6 +471,8 @@ def write_quality(output: SwapOutput, dst: Path, src_faces: Path, dst_faces: Pat
     figures["dst_turned_past_src_share"] = turned_past_src(src_faces, dst_records)
     figures.update(flicker(output.video, dst, dst_records))
     figures.update(realism_figures(output.video, dst, _mask_reader(output)))
+    figures.update(eye_figures(output.fakes.manifest, dst_faces, src_faces))
     figures.update(judges(output))
+    figures.update(trained_match_pose(output))
     write_json_atomic(output.quality, figures)
     return output.quality

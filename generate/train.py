@@ -29,7 +29,7 @@ from swaplab.generate.faceset import FaceSet, as_manifests, focus_weights, load_
 from swaplab.generate.identity import IdentityLoss
 from swaplab.generate.losses import mask_loss, reconstruction_loss
 from swaplab.generate.models import PRESETS, ModelSpec, SwapModel, build_model
-from swaplab.generate.pose_match import matched_draw_weights, yaw_offsets
+from swaplab.generate.pose_match import matched_draw_weights, resolved_share, turned_past_src_share, yaw_offsets
 from swaplab.generate.preview import write_preview
 from swaplab.core.progress import make_progress
 
@@ -56,10 +56,12 @@ class TrainConfig:
     architecture and size; ``builtin``: the one shipped for the preset); a pair identity that model
     was pretrained on is refused. ``match_pose``: the share of src's draws (it and its mirror image)
     weighted by how often dst turns its head that way (generate/pose_match.py; 0: every src face
-    alike, mirrored at random). ``identity_weight`` > 0 adds the identity loss
-    (generate/identity.py: FaceNet cosine of ``identity_faces`` dst faces swapped into src, per
-    step, to src's template; on the grey level with ``identity_luma``); off by default,
-    and a model trained with it records that FaceNet no longer judges it blindly.
+    alike, mirrored at random; None, the default: 0.5 where more than 20 % of dst's faces turn past
+    every src face, else 0, resolved when training starts and recorded; a resumed model keeps its
+    own). ``identity_weight`` > 0 adds the identity loss (generate/identity.py: FaceNet cosine of
+    ``identity_faces`` dst faces swapped into src, per step, to src's template; on the grey level with
+    ``identity_luma``); off by default, and a model trained with it records that FaceNet no longer
+    judges it blindly.
     """
 
     src: tuple[Path, ...] | Path
@@ -87,7 +89,7 @@ class TrainConfig:
     identity_weight: float = 0.0
     identity_faces: int = 2
     identity_luma: bool = False
-    match_pose: float = 0.0
+    match_pose: float | None = None
     pretrained: Path | None = None
     resume: bool = False
 
@@ -251,9 +253,10 @@ class Batcher:
                       for side, s in self.sets.items()}
         self.faces = {side: s.faces for side, s in self.sets.items()}
         self.src_weights = None
-        if config.match_pose > 0:  # src's faces, then their mirror images, drawn by dst's head turns
-            self.src_weights = matched_draw_weights(yaw_offsets(src.landmarks), yaw_offsets(dst.landmarks),
-                                                    config.match_pose)
+        src_yaws, dst_yaws = yaw_offsets(src.landmarks), yaw_offsets(dst.landmarks)
+        share = resolved_share(config.match_pose, src_yaws, dst_yaws)
+        if share > 0:  # src's faces, then their mirror images, drawn by dst's head turns
+            self.src_weights = matched_draw_weights(src_yaws, dst_yaws, share)
             self.faces["src"] = torch.cat([src.faces, src.faces.flip(-1)])
             self.extra["src"] = torch.cat([self.extra["src"], self.extra["src"].flip(-1)])
 
@@ -318,7 +321,7 @@ def _check(config: TrainConfig) -> None:
         raise SwaplabError("iterations and batch size must be at least 1")
     if config.minutes is not None and config.minutes <= 0:
         raise SwaplabError(f"--minutes {config.minutes}: a time budget must be positive")
-    if not 0 <= config.match_pose <= 1:
+    if config.match_pose is not None and not 0 <= config.match_pose <= 1:
         raise SwaplabError(f"--match-pose {config.match_pose}: a share within 0..1")
     if config.identity_weight < 0 or config.identity_faces < 1:
         raise SwaplabError("identity_weight must be >= 0 and identity_faces >= 1")
@@ -338,6 +341,15 @@ def run(config: TrainConfig, on_step: Callable[[int, dict], None] | None = None)
                              output.mesh_landmarks(side, "{key}") if config.mesh_masks else None)
                 for side in ("src", "dst"))
     return fit(config, src, dst, on_step)
+
+
+def pose_share(config: TrainConfig, state: TrainState, src_yaws: torch.Tensor, dst_yaws: torch.Tensor) -> float:
+    """The pose-match share to train with: the one given; a resumed model's own when none is given (0 for a
+    model that predates its record), so a resume draws as the run it continues; else chosen from the turns
+    of the training face sets (:func:`pose_match.resolved_share`)."""
+    if config.match_pose is None and config.resume:
+        return float(state.meta.get("match_pose") or 0.0)
+    return resolved_share(config.match_pose, src_yaws, dst_yaws)
 
 
 def fit(config: TrainConfig, src: FaceSet, dst: FaceSet,
@@ -362,9 +374,12 @@ def fit(config: TrainConfig, src: FaceSet, dst: FaceSet,
         state = new_state(config, device)
         if config.pretrained is not None:
             start_from_pretrained(state, config, (src.identity, dst.identity))
+    src_yaws, dst_yaws = yaw_offsets(src.landmarks), yaw_offsets(dst.landmarks)
+    config = dataclasses.replace(config, match_pose=pose_share(config, state, src_yaws, dst_yaws))
     state.meta = {**state.meta, "face_type": src.face_type, "src_identity": src.identity,
                   "dst_identity": dst.identity, "seed": config.seed, "precision": config.precision,
-                  "device": str(device), "match_pose": config.match_pose}
+                  "device": str(device), "match_pose": config.match_pose,
+                  "train_turned_past_src_share": turned_past_src_share(src_yaws, dst_yaws)}
     identity = None
     if config.identity_weight > 0:
         identity = IdentityLoss(src, config.identity_weight, device, config.precision == "bf16",

@@ -114,6 +114,7 @@ QUALITY_COLUMNS: tuple[Column, ...] = (
     Column("retrieval_src_share", "Frames nearer src than dst"),
     Column("pose_error_iod", "Pose error (inter-ocular distances)", "number"),
     Column("flicker_ratio", "Flicker, swapped / original", "number"),
+    Column("broken_eye_share", "Faces with an eye like no real eye"),
     Column("facenet_blind", "FaceNet judges blindly (no: trained with its identity loss)", "text"),
 )
 

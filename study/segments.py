@@ -31,10 +31,14 @@ def segment_name(record: VideoRecord) -> str:
 
 
 def rows_in(manifest: Path, record: VideoRecord, name: str, target: Path) -> list[FaceRecord]:
-    """Rows of ``manifest`` whose timestamp is in the segment, crop paths rebased onto ``target``'s
+    """Rows of ``manifest`` whose timestamp is in the segment, crop and mesh paths rebased onto ``target``'s
     folder, video id renamed to ``name``."""
     prefix = Path(manifest).parent.relative_to(Path(target).parent).as_posix()  # crops stay below the manifest
-    return [replace(r, video_id=name, crop_path=f"{prefix}/{r.crop_path}" if r.crop_path else "")
+
+    def rebased(relative: str) -> str:
+        return f"{prefix}/{relative}" if relative else ""
+
+    return [replace(r, video_id=name, crop_path=rebased(r.crop_path), mesh_path=rebased(r.mesh_path))
             for r in read_manifest(manifest) if record.contains(r.timestamp)]
 
 

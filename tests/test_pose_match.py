@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from swaplab.generate.faceset import FaceSet
-from swaplab.generate.pose_match import matched_draw_weights, turned_past_src_share, yaw_offsets
-from swaplab.generate.train import Batcher, TrainConfig
+from swaplab.generate.pose_match import matched_draw_weights, resolved_share, turned_past_src_share, yaw_offsets
+from swaplab.generate.train import Batcher, TrainConfig, TrainState, pose_share
 
 FRONTAL = torch.tensor([[20.0, 24], [44, 24], [32, 36], [23, 46], [41, 46]])  # eyes 24 px apart
 
@@ -54,9 +54,9 @@ def _faceset(yaw: float, count: int) -> FaceSet:
     return FaceSet(faces, _turned(yaw)[None].repeat(count, 1, 1), "whole_face", "x")
 
 
-def _mirrored_share(match_pose: float) -> float:
+def _mirrored_share(match_pose: float | None, dst_yaw: float = 0.12) -> float:
     config = TrainConfig(src="s", dst="d", out="o", preset="tiny", batch_size=64, match_pose=match_pose)
-    batcher = Batcher(_faceset(-0.1, 6), _faceset(0.12, 6), config, torch.device("cpu"))
+    batcher = Batcher(_faceset(-0.1, 6), _faceset(dst_yaw, 6), config, torch.device("cpu"))
     target = batcher.draw(torch.Generator().manual_seed(0))["src"][1]
     return (target[..., -16:].mean(dim=(1, 2, 3)) > target[..., :16].mean(dim=(1, 2, 3))).float().mean().item()
 
@@ -71,3 +71,29 @@ def test_share_of_dst_turned_past_every_src_face_and_mirror_image():
     dst = torch.tensor([0.05, -0.1, 0.12, 0.15, -0.2])
     assert turned_past_src_share(src, dst) == pytest.approx(3 / 5)
     assert math.isnan(turned_past_src_share(src, torch.zeros(0)))
+
+
+def test_pose_matching_is_on_by_default_only_where_dst_turns_past_src():
+    src = torch.tensor([-0.11, 0.0, 0.03])
+    assert resolved_share(0.0, src, torch.full((10,), 0.2)) == 0.0  # a share given is kept
+    assert resolved_share(0.3, src, torch.zeros(10)) == 0.3
+    past = torch.tensor([0.12] * 3 + [0.05] * 7)  # 30 % past 0.11: vr_2 -> lp_s18 had 28 %
+    assert resolved_share(None, src, past) == 0.5
+    assert resolved_share(None, src, torch.tensor([0.12] * 1 + [0.05] * 9)) == 0.0  # 10 %: vr_2 -> lp_d12 had 7 %
+    assert resolved_share(None, src, torch.zeros(0)) == 0.0
+    assert _mirrored_share(None) > 0.65  # every dst face past src: half the draws matched (all mirrored)
+    assert 0.3 < _mirrored_share(None, dst_yaw=-0.08) < 0.7  # dst within src's turns: mirrored at random
+
+
+def test_a_resumed_model_keeps_the_share_it_trained_with():
+    src, past = torch.tensor([-0.11, 0.0, 0.03]), torch.full((10,), 0.15)  # auto would choose 0.5
+
+    def share(match_pose: float | None, resume: bool, meta: dict) -> float:
+        config = TrainConfig(src="s", dst="d", out="o", match_pose=match_pose, resume=resume)
+        return pose_share(config, TrainState(None, None, None, meta=meta), src, past)
+
+    assert share(None, resume=False, meta={}) == 0.5
+    assert share(None, resume=True, meta={"match_pose": 0.0}) == 0.0  # trained with 0: resumes with 0
+    assert share(None, resume=True, meta={}) == 0.0  # a model from before the record: the old default
+    assert share(None, resume=True, meta={"match_pose": 0.5}) == 0.5
+    assert share(0.3, resume=True, meta={"match_pose": 0.5}) == 0.3  # a share given is used

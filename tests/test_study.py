@@ -10,7 +10,7 @@ import pytest
 from swaplab.core.errors import SwaplabError
 from swaplab.core.media import iter_frames, probe
 from swaplab.datasets.layouts import index_dataset, segment_records
-from swaplab.datasets.manifest import read_manifest
+from swaplab.datasets.manifest import check_relative_path, load_mesh, read_manifest
 from swaplab.datasets.outputs import StudyOutput
 from swaplab.datasets.study_record import STUDY_VERSION, SegmentUse, StudyRecord, SwapResult
 from swaplab.datasets.video_index import VideoRecord, write_index
@@ -89,6 +89,16 @@ def test_enrolment_training_and_probes_never_share_a_frame(prepared, sample_dir:
         assert {r.video_id for r in read_manifest(ready.training[identity])} == {
             segments.segment_name(r) for r in records if r.role == "train"}
     assert sorted(u.role for u in ready.uses).count("enrol") == 2
+
+
+def test_segment_manifests_keep_their_crops_and_meshes(prepared) -> None:
+    """Rows taken into a training manifest point at their crops and dense-landmark sidecars from its folder."""
+    ready, _, _ = prepared
+    for manifest in ready.training.values():
+        rows = [r for r in read_manifest(manifest) if r.has_face]
+        assert rows and all(check_relative_path(r.crop_path, manifest).is_file() for r in rows)
+        meshes = [load_mesh(r, manifest) for r in rows if r.mesh_path]
+        assert meshes and all(m is None or m.shape == (478, 2) for m in meshes)
 
 
 def test_fr_enrols_on_the_enrolment_segment(prepared) -> None:

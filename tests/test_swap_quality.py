@@ -15,6 +15,7 @@ from swaplab.datasets.manifest import read_manifest
 from swaplab.datasets.outputs import RunOutput
 from swaplab.generate import augment, faceset, pipeline, swap, train
 from swaplab.generate.quality import RealismSums, measure_frame, realism_from
+from swaplab.generate.quality import warnings as quality_warnings
 
 
 def _scene(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -179,3 +180,15 @@ def test_quality_json_has_acceptance_and_realism(tiny_swap: Path) -> None:
     for key in ("sharpness_ratio", "seam_colour_ratio", "seam_gradient_ratio", "fringe_delta_e", "fringe_ratio",
                 "colour_anomaly_share"):
         assert np.isfinite(quality[key]) and quality[key] >= 0, key
+    assert quality["eye_frames"] > 0 and 0 <= quality["broken_eye_share"] <= 1
+    assert -1 <= quality["eye_likeness_swapped"] <= 1 and -1 <= quality["eye_likeness_dst"] <= 1
+    assert quality["broken_eye_share"] > 0.5  # 4 iterations of a tiny model draw no eye (measured: 1.0, likeness 0.07)
+
+
+def test_warnings_name_broken_eyes_and_turns_past_src() -> None:
+    assert quality_warnings({"broken_eye_share": 0.01, "dst_turned_past_src_share": 0.07}) == []
+    eyes, turn = quality_warnings({"broken_eye_share": 0.98, "broken_eye_frames": [5, 158],
+                                   "dst_turned_past_src_share": 0.28})
+    assert "98% of the faces" in eyes and "frames 5, 158" in eyes
+    assert "28%" in turn and "--match-pose" in turn
+    assert quality_warnings({"dst_turned_past_src_share": 0.28, "match_pose": 0.5}) == []  # matched already
