@@ -9,8 +9,8 @@ line up; the patch keeps the eye's structure (lids, iris, sclera) and drops shad
 face are compared as one kind of eye.
 
 ``eye_likeness(patch, bank)`` is the best normalised cross-correlation of one patch against a bank
-of real eyes: about 0.6 for a real eye of another person against a face set (see
-``generate.quality``), far lower for a patch with no eye in it.
+of real eyes: 0.5-0.6 on average for real eyes of another person against a face set, lower for gazes
+the set never shows (see ``generate.quality``), far lower for a patch with no eye in it.
 """
 
 from __future__ import annotations
