@@ -18,8 +18,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from swaplab.faces.align import apply
-
 # Face Mesh's corners of the subject's right eye (image left) and left eye (image right), outer then inner
 # for the first, inner then outer for the second: both pairs run from image left to image right.
 RIGHT_EYE_CORNERS = (33, 133)
@@ -68,11 +66,6 @@ def eye_patches(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
     return np.stack([eye_patch(grey, points, RIGHT_EYE_CORNERS, mirror=False),
                      eye_patch(grey, points, LEFT_EYE_CORNERS, mirror=True)])
-
-
-def crop_mesh(frame_points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Mesh points (478, 2) in frame pixels -> the crop's pixels through its frame->crop ``matrix`` (2, 3)."""
-    return apply(matrix, np.asarray(frame_points, np.float64)[:, :2])
 
 
 def eye_likeness(patches: np.ndarray, bank: np.ndarray) -> np.ndarray:

@@ -94,7 +94,8 @@ from swaplab.datasets.outputs import SwapOutput
 from swaplab.faces.backends import FR_BACKENDS, mean_template
 from swaplab.faces.detector import Detection, FaceDetector
 from swaplab.faces.embed import embed_records, manifest_faces
-from swaplab.faces.eyes import crop_mesh, eye_likeness, eye_patches
+from swaplab.faces.align import apply
+from swaplab.faces.eyes import eye_likeness, eye_patches
 from swaplab.generate.pose_match import turned_past_src_share, yaw_offsets
 
 FACENET_THRESHOLD = 0.41  # cosine, FaceNet's licit EER threshold on the talking-head pairs
@@ -159,7 +160,7 @@ def identity_figures(fakes: Path, dst_faces: Path, src_faces: Path, device: str 
 def _face_eyes(record: FaceRecord, manifest: Path, points: np.ndarray) -> np.ndarray:
     """(2, D) eye patches of one row's crop, cut at Face Mesh ``points`` (478, 2) in frame pixels."""
     crop = read_image(check_relative_path(record.crop_path, manifest))
-    return eye_patches(crop, crop_mesh(points, record.matrix_array))
+    return eye_patches(crop, apply(record.matrix_array, points))  # frame -> crop pixels
 
 
 def _mesh(record: FaceRecord, manifest: Path) -> np.ndarray | None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from swaplab.faces.eyes import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS, crop_mesh, eye_likeness, eye_patch, eye_patches
+from swaplab.faces.align import apply
+from swaplab.faces.eyes import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS, eye_likeness, eye_patch, eye_patches
 from swaplab.faces.mesh import N_POINTS
 
 SIZE = 160
@@ -42,7 +43,7 @@ def face_with_eyes(iris_shift: float = 0.0, outward: float = 0.0) -> tuple[np.nd
 
 def turned(image: np.ndarray, points: np.ndarray, degrees: float, scale: float) -> tuple[np.ndarray, np.ndarray]:
     matrix = cv2.getRotationMatrix2D((SIZE / 2, SIZE / 2), degrees, scale)
-    return cv2.warpAffine(image, matrix, (SIZE, SIZE), borderMode=cv2.BORDER_REFLECT), crop_mesh(points, matrix)
+    return cv2.warpAffine(image, matrix, (SIZE, SIZE), borderMode=cv2.BORDER_REFLECT), apply(matrix, points)
 
 
 def test_an_eye_is_found_again_whatever_the_turn_and_size_of_the_face():
