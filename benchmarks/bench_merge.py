@@ -1,8 +1,9 @@
-"""Merge settings of a swap (colour transfer, blend, sharpening, mask), chosen by measurement.
+"""Merge settings of a swap (colour transfer, blend, sharpening, mask, kept openings), chosen by measurement.
 
 Usage: python benchmarks/bench_merge.py --model MODEL_DIR --probe PROBE.mp4 --probe-faces faces.csv
        --src-faces faces.csv [--vary colour=rct,lct,mkl,hist,none] [--vary sharpen=0,0.5,1]
        [--vary detail=0.5,1] [--vary src_detail=0,0.5] [--vary temporal=0] [--vary feature_fit=0,1]
+       [--vary keep_mouth=0] [--vary keep_eyes=0]
        [--base sharpen=1] [--detail-limit 12] [--threads 1] [--out bench_out/merge]
 
 One trained model, one dst clip: the clip is swapped once with the defaults of
@@ -31,9 +32,12 @@ from pathlib import Path
 
 SETTINGS = {"colour": str, "blend": str, "mask": str, "mask_erode": int, "mask_blur": int, "sharpen": float,
             "detail": float, "src_detail": float, "temporal": float, "feature_fit": float,
-            "keep_mouth": lambda text: text.lower() in ("1", "true", "yes")}
+            "keep_mouth": lambda text: text.lower() in ("1", "true", "yes"),
+            "keep_eyes": lambda text: text.lower() in ("1", "true", "yes")}
 FIGURES = ("facenet_accept_rate", "dlib_accept_rate", "similarity_to_src", "sharpness_ratio", "seam_colour_ratio",
            "seam_gradient_ratio", "fringe_ratio", "pose_error_iod", "flicker_ratio")
+# Recorded beside the score, not in it: blotches of colour inside the face and eyes that are no eyes.
+RECORDED = ("colour_anomaly_share", "eye_likeness_swapped", "broken_eye_share")
 
 
 def shortfall(quality: dict) -> float:
@@ -107,7 +111,7 @@ def measure(args: argparse.Namespace, name: str, value: object) -> dict:
                                            device="cpu", **changed), args.src_faces)
     quality = json.loads(SwapOutput(folder, args.probe.stem).quality.read_text())
     return {"setting": name, "value": "" if value is None else value,
-            **{key: quality.get(key, float("nan")) for key in FIGURES},
+            **{key: quality.get(key, float("nan")) for key in FIGURES + RECORDED},
             "shortfall": shortfall(quality), "score": score(quality), "seconds": time.perf_counter() - start}
 
 

@@ -27,6 +27,8 @@ TEMPORAL_HELP = ("Weight of the previous frame, carried along dst's own motion, 
 
 FEATURE_FIT_HELP = ("Share of the shift, turn and scale that moves the swapped face's eyes, brows, nose and lips "
                     "onto dst's (Face Mesh), 0-1 (default: 0.5; 0: none).")
+KEEP_EYES_HELP = ("Leave dst's own eye openings (iris, whites, catchlights, inside the lid margins of dst's Face Mesh) "
+                  "in place of the model's, which renders them soft (with the mesh mask, the default; default: on).")
 
 
 @app.command("extract")
@@ -148,6 +150,7 @@ def swap_command(
                                             "bounded) added to the enlarged face, 0-2 (default: 1; 0: none)."),
     keep_mouth: bool = typer.Option(None, "--keep-mouth/--no-keep-mouth", help="Leave dst's own mouth opening "
                                     "(teeth, tongue) in place of the model's (mesh mask; default: on)."),
+    keep_eyes: bool = typer.Option(None, "--keep-eyes/--no-keep-eyes", help=KEEP_EYES_HELP),
     src_detail: float = typer.Option(None, help=SRC_DETAIL_HELP),
     temporal: float = typer.Option(None, help=TEMPORAL_HELP),
     feature_fit: float = typer.Option(None, help=FEATURE_FIT_HELP),
@@ -162,7 +165,8 @@ def swap_command(
     """Swap src's face into every frame of dst and composite the video with dst's audio."""
     cfg = build_config(swap.SwapConfig, config, model=model, dst=dst, out=out, dst_faces=dst_faces, dst_ref=dst_ref,
                        colour=colour, blend=blend, mask=mask, mask_erode=mask_erode, mask_blur=mask_blur,
-                       sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, src_detail=src_detail,
+                       sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, keep_eyes=keep_eyes,
+                       src_detail=src_detail,
                        temporal=temporal, feature_fit=feature_fit,
                        src_faces=tuple(src_faces) if src_faces else None,
                        watermark=watermark or None, into=into, device=device)
@@ -193,6 +197,7 @@ def run_command(
                                             "bounded) added to the enlarged face, 0-2 (default: 1; 0: none)."),
     keep_mouth: bool = typer.Option(None, "--keep-mouth/--no-keep-mouth", help="Leave dst's own mouth opening "
                                     "(teeth, tongue) in place of the model's (default: on)."),
+    keep_eyes: bool = typer.Option(None, "--keep-eyes/--no-keep-eyes", help=KEEP_EYES_HELP),
     src_detail: float = typer.Option(None, help=SRC_DETAIL_HELP),
     temporal: float = typer.Option(None, help=TEMPORAL_HELP),
     feature_fit: float = typer.Option(None, help=FEATURE_FIT_HELP),
@@ -206,7 +211,8 @@ def run_command(
     cfg = build_config(pipeline.PipelineConfig, config, src=tuple(src), dst=tuple(dst), out=out, dst_ref=dst_ref,
                        preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None,
                        pretrained=pretrained, identity_weight=identity_weight, match_pose=match_pose,
-                       sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, src_detail=src_detail,
+                       sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, keep_eyes=keep_eyes,
+                       src_detail=src_detail,
                        temporal=temporal, feature_fit=feature_fit, smooth=smooth, seed=seed, device=device)
     output = pipeline.run(cfg)
     typer.echo(f"swapped video written to {output.video}")

@@ -140,17 +140,41 @@ def mesh_face_mask(dense: np.ndarray, resolution: int) -> np.ndarray:
     return hull_mask(dense[list(mesh.FACE_OVAL)], resolution)
 
 
-def mouth_interior_mask(dense: np.ndarray, resolution: int, soften: float | None = None) -> np.ndarray:
-    """(R, R) float32 in [0, 1]: the mouth opening inside the inner lip line of one crop's Face Mesh (478, 2).
+def opening_mask(dense: np.ndarray, rings: Sequence[Sequence[int]], resolution: int,
+                 soften: float | None = None, min_fill: float = 0.0) -> np.ndarray:
+    """(R, R) float32 in [0, 1]: the insides of closed mesh contours ``rings`` (indices into one crop's Face Mesh
+    (478, 2)), softened by a Gaussian of sigma ``soften`` px (None: like :func:`hull_mask`, R/64 px and at least 1).
 
-    Empty (all 0) for a closed mouth; softened by a Gaussian of sigma ``soften`` px (None: like
-    :func:`hull_mask`, R/64 px and at least 1).
+    A ring enclosing less than ``min_fill`` times the square of its width (a shut or shutting eye) is left out:
+    filled, its anti-aliased outline alone would leave a line of the crop's own lid margin.
     """
     mask = np.zeros((resolution, resolution), np.float32)
-    ring = np.round(np.asarray(dense, np.float64)[list(mesh.LIPS_INNER), :2] * 16).astype(np.int32)
-    cv2.fillPoly(mask, [ring], 1.0, lineType=cv2.LINE_AA, shift=4)
+    points = np.asarray(dense, np.float64)
+    shapes = [points[list(ring), :2] for ring in rings]
+    shapes = [np.round(shape * 16).astype(np.int32) for shape in shapes
+              if cv2.contourArea(shape.astype(np.float32)) >= min_fill * np.ptp(shape, axis=0).max() ** 2]
+    if shapes:
+        cv2.fillPoly(mask, shapes, 1.0, lineType=cv2.LINE_AA, shift=4)
     sigma = max(1.0, resolution / 64) if soften is None else soften
     return cv2.GaussianBlur(mask, (0, 0), sigma) if sigma > 0 else mask
+
+
+def mouth_interior_mask(dense: np.ndarray, resolution: int, soften: float | None = None) -> np.ndarray:
+    """(R, R) float32 in [0, 1]: the mouth opening inside the inner lip line of one crop's Face Mesh (478, 2)
+    (:func:`opening_mask`; nothing but the outline's anti-aliased line for a closed mouth)."""
+    return opening_mask(dense, (mesh.LIPS_INNER,), resolution, soften)
+
+
+# An eye counts as open where its lid margins enclose at least this share of the square of its width: the eyes
+# of lp_s18 and lp_d12 (Face Mesh, every frame) enclose 0.27 and 0.24 at the median and 0.17-0.18 at the 5th
+# percentile; 1.6-2.8 % of them, the blinks, fall below 0.08 (down to 0.003).
+EYE_MIN_FILL = 0.08
+
+
+def eye_openings_mask(dense: np.ndarray, resolution: int, soften: float | None = None) -> np.ndarray:
+    """(R, R) float32 in [0, 1]: the openings of both eyes that are open (``EYE_MIN_FILL``), inside the lid
+    margins of one crop's Face Mesh (478, 2) (:func:`opening_mask`); all 0 for shut eyes."""
+    return opening_mask(dense, (mesh.RIGHT_EYE, mesh.LEFT_EYE), resolution, soften, EYE_MIN_FILL)
 
 
 def target_masks(faceset: FaceSet) -> torch.Tensor:

@@ -68,7 +68,8 @@ class PipelineConfig:
     training draws weighted by dst's head turns (``TrainConfig.match_pose``; None: chosen from the
     turns); ``sharpen`` the swap's unsharp-mask amount,
     ``detail`` the weight of dst's own fine texture on the pasted face (``SwapConfig.detail``),
-    ``keep_mouth`` whether dst's own mouth opening stays (``SwapConfig.keep_mouth``); ``src_detail`` the
+    ``keep_mouth`` whether dst's own mouth opening stays (``SwapConfig.keep_mouth``), ``keep_eyes`` its eye
+    openings (``SwapConfig.keep_eyes``); ``src_detail`` the
     gain cap of src's own filmed detail, taken from src's face set (``SwapConfig.src_detail``); ``temporal``
     the weight of the previous frame in the swapped face's low band (``SwapConfig.temporal``); ``feature_fit``
     the share of the move of the swapped face's features onto dst's (``SwapConfig.feature_fit``); ``smooth`` the
@@ -93,6 +94,7 @@ class PipelineConfig:
     sharpen: float = 0.0
     detail: float = 1.0
     keep_mouth: bool = True
+    keep_eyes: bool = True
     src_detail: float = 1.5
     temporal: float = 0.8
     feature_fit: float = 0.5
@@ -180,7 +182,8 @@ def run(config: PipelineConfig) -> SwapOutput:
                     match_pose=config.match_pose)
     swap_measured(swap.SwapConfig(model=output.model.folder, dst=dst_video, out=output.swap.folder,
                                   dst_faces=dst_faces, colour=config.colour, blend=config.blend, sharpen=config.sharpen,
-                                  detail=config.detail, keep_mouth=config.keep_mouth, src_detail=config.src_detail,
+                                  detail=config.detail, keep_mouth=config.keep_mouth, keep_eyes=config.keep_eyes,
+                                  src_detail=config.src_detail,
                                   temporal=config.temporal, feature_fit=config.feature_fit, src_faces=(src_faces,),
                                   watermark=config.watermark,
                                   device=config.device), src_faces)

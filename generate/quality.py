@@ -198,7 +198,9 @@ def eye_figures(fakes: Path, dst_faces: Path, src_faces: Path) -> dict:
     Both the swapped and dst's original eyes are cut at dst's mesh (the swap keeps dst's pose). A swapped
     face counts by its less real-looking eye, against a bank of src's eyes (every other face of its set)
     and dst's eyes (the swapped frames' originals but those near the face's own frame: dst's gaze and
-    blinks, which src may never show).
+    blinks, which src may never show). It judges the eyes shown: where the swap kept dst's eye openings
+    (``SwapConfig.keep_eyes``, the default) that is dst's iris and whites inside the swap's lids, so a model that
+    draws no eye there no longer shows a broken one.
     Empty when src's face set or dst's faces have no meshes.
     """
     src_bank = src_eye_bank(src_faces)
@@ -441,6 +443,16 @@ def trained_match_pose(output: SwapOutput) -> dict:
     return {} if share is None else {"match_pose": share}
 
 
+def kept_eyes(output: SwapOutput) -> dict:
+    """Whether the swap kept dst's eye openings (``keep_eyes``, from its ``swap_config.json``): then the eye
+    figures judge dst's own eyes inside the swap's lids, not the model's drawing of them. Empty without the file
+    or the setting (a swap from before it)."""
+    if not output.config.is_file():
+        return {}
+    keep = json.loads(output.config.read_text()).get("config", {}).get("keep_eyes")
+    return {} if keep is None else {"keep_eyes": bool(keep)}
+
+
 def judges(output: SwapOutput) -> dict:
     """Whether FaceNet judges this fake blindly: not when its model trained with the identity loss
     (read from the swap's provenance, which carries the model's metadata)."""
@@ -475,5 +487,6 @@ def write_quality(output: SwapOutput, dst: Path, src_faces: Path, dst_faces: Pat
     figures.update(eye_figures(output.fakes.manifest, dst_faces, src_faces))
     figures.update(judges(output))
     figures.update(trained_match_pose(output))
+    figures.update(kept_eyes(output))
     write_json_atomic(output.quality, figures)
     return output.quality

@@ -20,12 +20,13 @@ from swaplab.study import build
 def test_demo_runs_the_whole_study(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = CliRunner().invoke(app, ["demo", "--out", str(out), "--seconds", "2", "--iterations", "2"])
-    # two iterations make smudges: most or all swaps leave no detectable face, and study run refuses,
-    # saying why (every swap failed, or too few fakes left for the detectors' split) and what to do
+    # two iterations make smudges: many swaps leave no detectable face (3 of 8 since dst's own eyes stay in
+    # the smudge, at least 4 before), and study run refuses, saying why (every swap failed, or too few fakes left
+    # for the detectors' split) and what to do
     assert result.exit_code == 2, result.output
     study = StudyRecord.from_file(out / "study.json")
     failed = study.failed_count
-    assert len(study.swaps) == 8 and failed >= 4 and len(study.failed) == failed
+    assert len(study.swaps) == 8 and failed >= 1 and len(study.failed) == failed
     assert f"{failed} of 8: no face detected in the fake" in result.stderr
     assert "train the models longer" in result.stderr and result.stderr.count("error:") == 1
     assert json.loads((out / "study.json").read_text())["failed_count"] == failed

@@ -302,6 +302,78 @@ def test_kept_mouth_opening_stays_inside_the_inner_lip_line() -> None:
     assert mask[176 - 24 + 6, 128] < 0.05  # 6 px inside it: dst's opening
 
 
+def drawn_eye_rings(dense: np.ndarray, height: float) -> None:
+    """Place both Face Mesh eye contours as ellipses 24 px wide and ``height`` px tall (0: shut) in a 128 px crop."""
+    from swaplab.faces import mesh
+
+    angles = np.linspace(0, 2 * np.pi, len(mesh.RIGHT_EYE), endpoint=False)
+    for ring, centre in ((mesh.RIGHT_EYE, 40.0), (mesh.LEFT_EYE, 88.0)):
+        dense[list(ring)] = np.stack([centre + 12 * np.cos(angles), 56 + height / 2 * np.sin(angles)], axis=1)
+
+
+def test_eye_openings_mask_covers_open_eyes_only() -> None:
+    from swaplab.faces import mesh
+    from swaplab.generate.faceset import eye_openings_mask
+
+    dense = np.zeros((mesh.N_POINTS, 2))
+    for height in (10.0, 2.0, 0.0):  # eyes open, shutting (1/12 of their width), then shut
+        drawn_eye_rings(dense, height)
+        mask = eye_openings_mask(dense, 128)
+        assert mask.shape == (128, 128) and mask.dtype == np.float32 and mask.max() <= 1
+        if height > 2:
+            assert mask[56, 40] > 0.9 and mask[56, 88] > 0.9
+            assert mask[56, 64] == 0 and mask[30, 40] == 0  # between the eyes, the brow
+        else:  # not even the outline's anti-aliased line of dst's lid margin
+            assert mask.max() < 0.01, height
+
+
+def test_kept_eyes_are_dsts_inside_the_lid_margins_and_the_swaps_outside() -> None:
+    from swaplab.faces import mesh
+    from swaplab.generate.blend import shape_mask
+    from swaplab.generate.swap import without_eyes
+
+    dense = np.zeros((mesh.N_POINTS, 2))
+    drawn_eye_rings(dense, 12.0)
+    shaped = shape_mask(np.ones((128, 128), np.float32), 2, 6)
+    mask = without_eyes(shaped, dense)
+    assert mask[56, 40] < 0.01 and mask[56, 88] < 0.01  # the openings are dst's
+    assert mask[56 - 6 - 3, 40] > 0.95 * shaped[56 - 6 - 3, 40]  # 3 px above the upper lid margin: the swap's lid
+    assert mask[56 + 6 + 3, 88] > 0.95 * shaped[56 + 6 + 3, 88]
+    assert mask[56, 64] == shaped[56, 64]
+
+
+def test_eye_openings_of_a_real_face_hold_its_irises(media: Path) -> None:
+    """On real faces (lp_s18 and vr_2, Face Mesh on a real frame) the opening holds both iris centres and fills
+    each eye's outline: a ring drawn out of order would cross itself and leave part of its eye out."""
+    import cv2
+
+    from swaplab.faces import mesh
+    from swaplab.generate.faceset import eye_openings_mask
+
+    face_mesh = mesh.FaceMesh()
+    try:
+        for video, box in (("lp_s18", (594, 65, 954, 425)), ("vr_2", (150, 170, 630, 650))):
+            capture = cv2.VideoCapture(str(media / "talking" / f"{video}.mp4"))
+            ok, image = capture.read()
+            capture.release()
+            assert ok
+            x0, y0, x1, y1 = box
+            crop = cv2.cvtColor(cv2.resize(image[y0:y1, x0:x1], (256, 256), interpolation=cv2.INTER_AREA),
+                                cv2.COLOR_BGR2RGB)
+            points = face_mesh.crop_landmarks(crop)
+            assert points is not None, video
+            mask = eye_openings_mask(points[:, :2], 256, 0)
+            for iris in (468, 473):  # the iris centres of the refined mesh
+                x, y = np.round(points[iris, :2]).astype(int)
+                assert mask[y, x] > 0.99, (video, iris)
+            hulls = sum(cv2.contourArea(cv2.convexHull(points[list(ring), :2].astype(np.float32)))
+                        for ring in (mesh.RIGHT_EYE, mesh.LEFT_EYE))
+            assert 0.9 * hulls < mask.sum() < 1.3 * hulls, (video, mask.sum(), hulls)  # each ring fills its eye (and its edge)
+            assert 0.002 < mask.mean() < 0.03, video  # two eyes: well under 3 % of the crop
+    finally:
+        face_mesh.close()
+
+
 def test_dst_mesh_is_moved_into_the_enlarged_crop_through_the_frame() -> None:
     """The 256 px crop of a 64 px model is offset by 1.5 px from the 256 px face-set crop: points follow it."""
     from swaplab.faces import align

@@ -183,6 +183,7 @@ def test_quality_json_has_acceptance_and_realism(tiny_swap: Path) -> None:
     assert quality["eye_frames"] > 0 and 0 <= quality["broken_eye_share"] <= 1
     assert -1 <= quality["eye_likeness_swapped"] <= 1 and -1 <= quality["eye_likeness_dst"] <= 1
     assert quality["broken_eye_share"] > 0.5  # 4 iterations of a tiny model draw no eye (measured: 1.0, likeness 0.07)
+    assert quality["keep_eyes"] is True  # the eye figures see dst's eyes inside the tiny model's lids
 
 
 def test_warnings_name_broken_eyes_and_turns_past_src() -> None:
