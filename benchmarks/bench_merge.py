@@ -36,8 +36,10 @@ SETTINGS = {"colour": str, "blend": str, "mask": str, "mask_erode": int, "mask_b
             "keep_eyes": lambda text: text.lower() in ("1", "true", "yes")}
 FIGURES = ("facenet_accept_rate", "dlib_accept_rate", "similarity_to_src", "sharpness_ratio", "seam_colour_ratio",
            "seam_gradient_ratio", "fringe_ratio", "pose_error_iod", "flicker_ratio")
-# Recorded beside the score, not in it: blotches of colour inside the face and eyes that are no eyes.
-RECORDED = ("colour_anomaly_share", "eye_likeness_swapped", "broken_eye_share")
+# Recorded beside the score, not in it: blotches of colour inside the face, eyes that are no eyes, a mouth
+# that opens out of turn.
+RECORDED = ("colour_anomaly_share", "eye_likeness_swapped", "broken_eye_share", "mouth_gap_error",
+            "closed_mouth_opened_share")
 
 
 def shortfall(quality: dict) -> float:

@@ -51,6 +51,16 @@ eye_likeness_dst         the same for dst's original eyes against src's eyes onl
 broken_eye_share         share of swapped faces with an eye_likeness below EYE_LIKENESS_FLOOR
 broken_eye_frames        up to 10 of those frames, worst first: the frames to look at
 eye_frames               faces measured
+keep_eyes                whether the swap kept dst's eye openings (``SwapConfig.keep_eyes``): then the eye
+                         figures judge dst's own eyes inside the swap's lids, and a model that draws no eye
+                         shows none broken
+
+Mouth (does it open as dst's does?), on every swapped face where Face Mesh finds it on the fake's crop
+
+mouth_gap_swapped, mouth_gap_dst  mean inner-lip gap / inter-ocular distance of the swapped and dst's faces
+mouth_gap_error          mean |swapped gap - dst's gap|
+closed_mouth_opened_share  share of dst's closed mouths (gap < MOUTH_CLOSED_GAP) drawn open (> MOUTH_OPEN_GAP)
+mouth_gap_frames         up to 10 frames whose gaps differ most; ``mouth_frames`` the faces measured
 
 Motion
 
@@ -96,6 +106,7 @@ from swaplab.faces.detector import Detection, FaceDetector
 from swaplab.faces.embed import embed_records, manifest_faces
 from swaplab.faces.align import apply
 from swaplab.faces.eyes import eye_likeness, eye_patches
+from swaplab.faces.mesh import FaceMesh, mouth_openings
 from swaplab.generate.pose_match import turned_past_src_share, yaw_offsets
 
 FACENET_THRESHOLD = 0.41  # cosine, FaceNet's licit EER threshold on the talking-head pairs
@@ -121,6 +132,11 @@ OWN_FRAMES = 5  # dst's eyes this many frames either side of a swapped face are 
 # pose error from 0.156 to 0.093 (README)
 BROKEN_EYE_WARNING = 0.05
 TURNED_PAST_WARNING = 0.2
+# mouth figures: inner-lip gap / inter-ocular distance (Face Mesh). lp_s18's closed lips measure 0.002; the
+# swaps of vr_2 and vr_5 into her drew lips parted by 0.05-0.07 over them, visibly open and dark (README)
+MOUTH_CLOSED_GAP = 0.02
+MOUTH_OPEN_GAP = 0.04
+MOUTH_FRAMES_LISTED = 10
 
 
 def _dlib_rates(fakes: list, dst: list, src: list, device: str) -> dict[str, float]:
@@ -443,6 +459,41 @@ def trained_match_pose(output: SwapOutput) -> dict:
     return {} if share is None else {"match_pose": share}
 
 
+def mouth_gaps(fakes: Path, dst_faces: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frames, swapped gaps, dst's gaps), each (N,): the inner-lip gap / inter-ocular distance of every swapped
+    face where Face Mesh finds it on the fake's crop, and of dst's face in the same frame (its manifest's mesh)."""
+    dst_by_face = {(r.frame_index, r.matrix): r for r in faces_only(read_manifest(dst_faces))}
+    face_mesh, found = FaceMesh(), []
+    try:
+        for fake in faces_only(read_manifest(fakes)):
+            dst = dst_by_face.get((fake.frame_index, fake.matrix))
+            points = _mesh(dst, dst_faces) if dst is not None else None
+            swapped = (face_mesh.crop_landmarks(read_image(check_relative_path(fake.crop_path, fakes)))
+                       if points is not None else None)
+            if swapped is not None:
+                found.append((fake.frame_index, mouth_openings(swapped)[0], mouth_openings(points)[0]))
+    finally:
+        face_mesh.close()
+    table = np.array(found, dtype=np.float64).reshape(-1, 3)  # frame, swapped gap, dst's gap
+    return table[:, 0].astype(int), table[:, 1], table[:, 2]
+
+
+def mouth_figures(fakes: Path, dst_faces: Path) -> dict:
+    """Whether the swapped mouth opens as dst's does (:func:`mouth_gaps`): mean gaps, their mean absolute
+    difference, the share of dst's closed mouths (gap < ``MOUTH_CLOSED_GAP``) drawn open (> ``MOUTH_OPEN_GAP``;
+    NaN without a closed one), and the frames that differ most. Empty without meshes."""
+    frames, swapped, original = mouth_gaps(fakes, dst_faces)
+    if not len(frames):
+        return {}
+    error = np.abs(swapped - original)
+    closed = original < MOUTH_CLOSED_GAP
+    opened = float(np.mean(swapped[closed] > MOUTH_OPEN_GAP)) if closed.any() else float("nan")
+    return {"mouth_gap_swapped": float(swapped.mean()), "mouth_gap_dst": float(original.mean()),
+            "mouth_gap_error": float(error.mean()), "closed_mouth_opened_share": opened,
+            "mouth_gap_frames": [int(i) for i in frames[np.argsort(-error)][:MOUTH_FRAMES_LISTED]],
+            "mouth_frames": int(len(frames))}
+
+
 def kept_eyes(output: SwapOutput) -> dict:
     """Whether the swap kept dst's eye openings (``keep_eyes``, from its ``swap_config.json``): then the eye
     figures judge dst's own eyes inside the swap's lids, not the model's drawing of them. Empty without the file
@@ -485,6 +536,7 @@ def write_quality(output: SwapOutput, dst: Path, src_faces: Path, dst_faces: Pat
     figures.update(flicker(output.video, dst, dst_records))
     figures.update(realism_figures(output.video, dst, _mask_reader(output)))
     figures.update(eye_figures(output.fakes.manifest, dst_faces, src_faces))
+    figures.update(mouth_figures(output.fakes.manifest, dst_faces))
     figures.update(judges(output))
     figures.update(trained_match_pose(output))
     figures.update(kept_eyes(output))

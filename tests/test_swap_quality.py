@@ -184,6 +184,8 @@ def test_quality_json_has_acceptance_and_realism(tiny_swap: Path) -> None:
     assert -1 <= quality["eye_likeness_swapped"] <= 1 and -1 <= quality["eye_likeness_dst"] <= 1
     assert quality["broken_eye_share"] > 0.5  # 4 iterations of a tiny model draw no eye (measured: 1.0, likeness 0.07)
     assert quality["keep_eyes"] is True  # the eye figures see dst's eyes inside the tiny model's lids
+    if quality.get("mouth_frames"):  # where Face Mesh finds the tiny model's face at all
+        assert quality["mouth_gap_error"] >= 0 and len(quality["mouth_gap_frames"]) <= 10
 
 
 def test_warnings_name_broken_eyes_and_turns_past_src() -> None:
@@ -193,3 +195,25 @@ def test_warnings_name_broken_eyes_and_turns_past_src() -> None:
     assert "98% of the faces" in eyes and "frames 5, 158" in eyes
     assert "28%" in turn and "--match-pose" in turn
     assert quality_warnings({"dst_turned_past_src_share": 0.28, "match_pose": 0.5}) == []  # matched already
+
+
+def test_mouth_figures_read_a_real_mouth_and_see_one_that_opens_out_of_turn(media: Path, tmp_path: Path) -> None:
+    """lp_d12 frames 100-130 (speech, then a wide-open mouth at 120), extracted: its own crops read back as the
+    manifest's mesh says (no error); crops taken 8 frames later, as a swap whose mouth lags dst's, differ."""
+    from swaplab.core.media import iter_frames, write_video
+    from swaplab.datasets.manifest import faces_only, write_manifest
+    from swaplab.faces.extract import ExtractConfig, run_extract
+    from swaplab.generate.quality import mouth_figures
+
+    frames = [f.image for f in iter_frames(media / "talking" / "lp_d12.mp4") if 100 <= f.index < 130]
+    clip = write_video(frames, tmp_path / "lp_d12_cut.mp4", fps=25)
+    dst = run_extract(ExtractConfig(inputs=(clip,), out=tmp_path / "dst", crop_size=256, device="cpu")).manifest
+    same = mouth_figures(dst, dst)
+    assert same["mouth_frames"] >= 25 and same["mouth_gap_error"] < 0.01, same
+    assert 0.1 < same["mouth_gap_dst"] < 0.5  # talking: a mean gap of a tenth to a half of the eyes' distance
+    rows = faces_only(read_manifest(dst))
+    crop_of = {r.frame_index: r.crop_path for r in rows}
+    lagging = [dataclasses.replace(r, crop_path=crop_of[r.frame_index + 8]) for r in rows if r.frame_index + 8 in crop_of]
+    fakes = write_manifest(lagging, dst.parent / "lagging.csv")  # beside dst's: the crops are dst's own
+    late = mouth_figures(fakes, dst)
+    assert late["mouth_gap_error"] > 5 * same["mouth_gap_error"] + 0.03, (late, same)
