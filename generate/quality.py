@@ -89,7 +89,7 @@ facenet_blind            false when the model was trained with the identity loss
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,6 +188,17 @@ def _mesh(record: FaceRecord, manifest: Path) -> np.ndarray | None:
         return None
 
 
+def faces_with_dst_mesh(fakes: Path, dst_faces: Path) -> Iterator[tuple[FaceRecord, FaceRecord, np.ndarray]]:
+    """(fake row, dst's row of the same face, dst's Face Mesh (478, 2) in frame pixels) for every swapped face
+    whose dst face has a mesh; fakes share dst's frame index and transform."""
+    dst_by_face = {(r.frame_index, r.matrix): r for r in faces_only(read_manifest(dst_faces))}
+    for fake in faces_only(read_manifest(fakes)):
+        dst = dst_by_face.get((fake.frame_index, fake.matrix))
+        points = _mesh(dst, dst_faces) if dst is not None else None
+        if points is not None:
+            yield fake, dst, points
+
+
 def src_eye_bank(src_faces: Path, step: int = 2) -> np.ndarray:
     """(M, D) eye patches of every ``step``-th face of src's face set that has a mesh (both eyes each)."""
     patches = [_face_eyes(r, src_faces, points) for r in faces_only(read_manifest(src_faces))[::step]
@@ -222,15 +233,11 @@ def eye_figures(fakes: Path, dst_faces: Path, src_faces: Path) -> dict:
     src_bank = src_eye_bank(src_faces)
     if not len(src_bank):
         return {}
-    dst_by_face = {(r.frame_index, r.matrix): r for r in faces_only(read_manifest(dst_faces))}
     frames, swapped, original = [], [], []
-    for fake in faces_only(read_manifest(fakes)):
-        dst = dst_by_face.get((fake.frame_index, fake.matrix))
-        points = _mesh(dst, dst_faces) if dst is not None else None
-        if points is not None:
-            frames.append(fake.frame_index)
-            swapped.append(_face_eyes(fake, fakes, points))
-            original.append(_face_eyes(dst, dst_faces, points))
+    for fake, dst, points in faces_with_dst_mesh(fakes, dst_faces):
+        frames.append(fake.frame_index)
+        swapped.append(_face_eyes(fake, fakes, points))
+        original.append(_face_eyes(dst, dst_faces, points))
     if not frames:
         return {}
     likeness = _likeness_to_real_eyes(np.stack(swapped), np.array(frames), src_bank, np.stack(original))
@@ -462,14 +469,10 @@ def trained_match_pose(output: SwapOutput) -> dict:
 def mouth_gaps(fakes: Path, dst_faces: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(frames, swapped gaps, dst's gaps), each (N,): the inner-lip gap / inter-ocular distance of every swapped
     face where Face Mesh finds it on the fake's crop, and of dst's face in the same frame (its manifest's mesh)."""
-    dst_by_face = {(r.frame_index, r.matrix): r for r in faces_only(read_manifest(dst_faces))}
     face_mesh, found = FaceMesh(), []
     try:
-        for fake in faces_only(read_manifest(fakes)):
-            dst = dst_by_face.get((fake.frame_index, fake.matrix))
-            points = _mesh(dst, dst_faces) if dst is not None else None
-            swapped = (face_mesh.crop_landmarks(read_image(check_relative_path(fake.crop_path, fakes)))
-                       if points is not None else None)
+        for fake, _, points in faces_with_dst_mesh(fakes, dst_faces):
+            swapped = face_mesh.crop_landmarks(read_image(check_relative_path(fake.crop_path, fakes)))
             if swapped is not None:
                 found.append((fake.frame_index, mouth_openings(swapped)[0], mouth_openings(points)[0]))
     finally:
