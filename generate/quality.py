@@ -133,7 +133,7 @@ OWN_FRAMES = 5  # dst's eyes this many frames either side of a swapped face are 
 BROKEN_EYE_WARNING = 0.05
 TURNED_PAST_WARNING = 0.2
 # mouth figures: inner-lip gap / inter-ocular distance (Face Mesh). lp_s18's closed lips measure 0.002; the
-# swaps of vr_2 and vr_5 into her drew lips parted by 0.05-0.07 over them, visibly open and dark (README)
+# swaps of vr_2 and vr_5 into lp_s18 drew lips parted by 0.05-0.07 over them, visibly open and dark (README)
 MOUTH_CLOSED_GAP = 0.02
 MOUTH_OPEN_GAP = 0.04
 MOUTH_FRAMES_LISTED = 10
