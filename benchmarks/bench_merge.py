@@ -30,10 +30,15 @@ import math
 import time
 from pathlib import Path
 
+
+def switch(text: str) -> bool:
+    """A yes/no setting's value: 1, true or yes (any case) is on, anything else off."""
+    return text.lower() in ("1", "true", "yes")
+
+
 SETTINGS = {"colour": str, "blend": str, "mask": str, "mask_erode": int, "mask_blur": int, "sharpen": float,
             "detail": float, "src_detail": float, "temporal": float, "feature_fit": float,
-            "keep_mouth": lambda text: text.lower() in ("1", "true", "yes"),
-            "keep_eyes": lambda text: text.lower() in ("1", "true", "yes")}
+            "keep_mouth": switch, "keep_eyes": switch}
 FIGURES = ("facenet_accept_rate", "dlib_accept_rate", "similarity_to_src", "sharpness_ratio", "seam_colour_ratio",
            "seam_gradient_ratio", "fringe_ratio", "pose_error_iod", "flicker_ratio")
 # Recorded beside the score, not in it: blotches of colour inside the face, eyes that are no eyes, a mouth

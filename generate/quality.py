@@ -455,9 +455,15 @@ def _mask_reader(output: SwapOutput) -> Callable[[int], np.ndarray | None]:
     return mask_of
 
 
+def _provenance(output: SwapOutput) -> dict:
+    """The swap's provenance sidecar: its resolved config (``config``) and the model's metadata (``model``); {}
+    without one."""
+    return json.loads(output.provenance.read_text()) if output.provenance.exists() else {}
+
+
 def _model_meta(output: SwapOutput) -> dict:
     """The model's metadata, as the swap's provenance carries it ({} without one)."""
-    return json.loads(output.provenance.read_text()).get("model", {}) if output.provenance.exists() else {}
+    return _provenance(output).get("model", {})
 
 
 def trained_match_pose(output: SwapOutput) -> dict:
@@ -498,12 +504,10 @@ def mouth_figures(fakes: Path, dst_faces: Path) -> dict:
 
 
 def kept_eyes(output: SwapOutput) -> dict:
-    """Whether the swap kept dst's eye openings (``keep_eyes``, from its ``swap_config.json``): then the eye
-    figures judge dst's own eyes inside the swap's lids, not the model's drawing of them. Empty without the file
-    or the setting (a swap from before it)."""
-    if not output.config.is_file():
-        return {}
-    keep = json.loads(output.config.read_text()).get("config", {}).get("keep_eyes")
+    """Whether the swap kept dst's eye openings (``keep_eyes``, from the config its provenance carries): then the
+    eye figures judge dst's own eyes inside the swap's lids, not the model's drawing of them. Empty without a
+    provenance or the setting (a swap from before it)."""
+    keep = _provenance(output).get("config", {}).get("keep_eyes")
     return {} if keep is None else {"keep_eyes": bool(keep)}
 
 
