@@ -165,6 +165,29 @@ def mouth_interior_mask(dense: np.ndarray, resolution: int, soften: float | None
     return opening_mask(dense, (mesh.LIPS_INNER,), resolution, soften)
 
 
+def grown(mask: np.ndarray, grow: float) -> np.ndarray:
+    """An (R, R) float32 mask in [0, 1] with its inside (>= 0.5) grown outwards by ``grow`` px, anti-aliased so a
+    fraction of a pixel still counts: an outside pixel whose centre lies ``d`` px from the nearest inside pixel's
+    centre lies ``d - 1/2`` px past the edge and is covered by ``grow - (d - 1/2) + 1/2``, clipped to [0, 1]."""
+    if grow <= 0:
+        return mask
+    outside = (mask < 0.5).astype(np.uint8)
+    distance = cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return np.maximum(mask, np.clip(grow + 1 - distance, 0.0, 1.0)).astype(np.float32)
+
+
+def closed_lips_mask(dense: np.ndarray, resolution: int, grow: float, soften: float) -> np.ndarray:
+    """(R, R) float32 in [0, 1]: the lips of a closed mouth, inside the outer lip line of one crop's Face Mesh
+    (478, 2), grown by ``grow`` px and softened by a Gaussian of sigma ``soften`` px, at the weight
+    :func:`mesh.mouth_closure` gives that mouth (all 0 for an open one)."""
+    weight = mesh.mouth_closure(dense)
+    if weight == 0:
+        return np.zeros((resolution, resolution), np.float32)
+    lips = grown(opening_mask(dense, (mesh.LIPS_OUTER,), resolution, 0), grow)
+    lips = cv2.GaussianBlur(lips, (0, 0), soften) if soften > 0 else lips
+    return weight * lips
+
+
 # An eye counts as open where its lid margins enclose at least this share of the square of its width: the eyes
 # of lp_s18 and lp_d12 (Face Mesh, every frame) enclose 0.27 and 0.24 at the median and 0.17-0.18 at the 5th
 # percentile; 1.6-2.8 % of them, the blinks, fall below 0.08 (down to 0.003).

@@ -69,7 +69,7 @@ class PipelineConfig:
     turns); ``sharpen`` the swap's unsharp-mask amount,
     ``detail`` the weight of dst's own fine texture on the pasted face (``SwapConfig.detail``),
     ``keep_mouth`` whether dst's own mouth opening stays (``SwapConfig.keep_mouth``), ``keep_eyes`` its eye
-    openings (``SwapConfig.keep_eyes``); ``src_detail`` the
+    openings (``SwapConfig.keep_eyes``), ``keep_lips`` its closed lips (``SwapConfig.keep_lips``); ``src_detail`` the
     gain cap of src's own filmed detail, taken from src's face set (``SwapConfig.src_detail``); ``temporal``
     the weight of the previous frame in the swapped face's low band (``SwapConfig.temporal``); ``feature_fit``
     the share of the move of the swapped face's features onto dst's (``SwapConfig.feature_fit``); ``smooth`` the
@@ -95,6 +95,7 @@ class PipelineConfig:
     detail: float = 1.0
     keep_mouth: bool = True
     keep_eyes: bool = True
+    keep_lips: bool = True
     src_detail: float = 1.5
     temporal: float = 0.8
     feature_fit: float = 0.5
@@ -133,10 +134,12 @@ def train_or_resume(src_faces: Path | tuple[Path, ...], dst_faces: Path | tuple[
 
 
 def swap_measured(config: swap.SwapConfig, pasted_faces: Path) -> Path:
-    """Swap and composite (unless already done), then write ``quality.json`` (unless there);
-    ``pasted_faces`` are the faces of the person pasted in. Returns the fake-face manifest."""
+    """Swap and composite (unless this config already made the swap there, from the same model and dst), then
+    write ``quality.json`` (unless there for that swap); ``pasted_faces`` are the faces of the person pasted in.
+    Returns the fake-face manifest."""
     output = SwapOutput(Path(config.out), Path(config.dst).stem)
-    if not (output.video.exists() and output.fakes.manifest.exists()):
+    if not swap.made_by(config, output):
+        output.quality.unlink(missing_ok=True)  # it measured another swap
         swap.run(config)
     if not output.quality.exists():
         dst_faces = Path(config.dst_faces) if config.dst_faces is not None else output.dst_faces.manifest
@@ -183,6 +186,7 @@ def run(config: PipelineConfig) -> SwapOutput:
     swap_measured(swap.SwapConfig(model=output.model.folder, dst=dst_video, out=output.swap.folder,
                                   dst_faces=dst_faces, colour=config.colour, blend=config.blend, sharpen=config.sharpen,
                                   detail=config.detail, keep_mouth=config.keep_mouth, keep_eyes=config.keep_eyes,
+                                  keep_lips=config.keep_lips,
                                   src_detail=config.src_detail,
                                   temporal=config.temporal, feature_fit=config.feature_fit, src_faces=(src_faces,),
                                   watermark=config.watermark,

@@ -15,6 +15,8 @@ dlib_accept_rate         share with dlib-ResNet cosine to src's template >= 0.90
                          52 MEDS photos of 7 people). dlib's documented 0.6 is a distance between raw,
                          unnormalised descriptors and does not apply to these embeddings.
 dlib_dst_accept_rate     the same for dst's original faces (baseline)
+dlib_similarity_to_src, dlib_dst_similarity_to_src  the mean dlib cosines behind those two rates: how far
+                         above (or below) 0.904 the blind judge sees the swap, and dst's own faces
 
 Realism (does it look real?), on up to 48 frames spread over the video, in the blend mask of
 each frame (``masks/``), against the original dst frame at the same place
@@ -61,6 +63,8 @@ mouth_gap_swapped, mouth_gap_dst  mean inner-lip gap / inter-ocular distance of 
 mouth_gap_error          mean |swapped gap - dst's gap|
 closed_mouth_opened_share  share of dst's closed mouths (gap < MOUTH_CLOSED_GAP) drawn open (> MOUTH_OPEN_GAP)
 mouth_gap_frames         up to 10 frames whose gaps differ most; ``mouth_frames`` the faces measured
+keep_mouth, keep_lips    whether the swap kept dst's mouth opening and dst's closed lips (``SwapConfig``): with
+                         ``keep_lips`` a closed dst mouth shows dst's own lips, so it is not drawn open
 
 Motion
 
@@ -106,7 +110,7 @@ from swaplab.faces.detector import Detection, FaceDetector
 from swaplab.faces.embed import embed_records, manifest_faces
 from swaplab.faces.align import apply
 from swaplab.faces.eyes import eye_likeness, eye_patches
-from swaplab.faces.mesh import FaceMesh, mouth_openings
+from swaplab.faces.mesh import MOUTH_CLOSED_GAP, MOUTH_OPEN_GAP, FaceMesh, mouth_openings
 from swaplab.generate.pose_match import turned_past_src_share, yaw_offsets
 
 FACENET_THRESHOLD = 0.41  # cosine, FaceNet's licit EER threshold on the talking-head pairs
@@ -132,10 +136,6 @@ OWN_FRAMES = 5  # dst's eyes this many frames either side of a swapped face are 
 # pose error from 0.156 to 0.093 (README)
 BROKEN_EYE_WARNING = 0.05
 TURNED_PAST_WARNING = 0.2
-# mouth figures: inner-lip gap / inter-ocular distance (Face Mesh). lp_s18's closed lips measure 0.002; the
-# swaps of vr_2 and vr_5 into lp_s18 drew lips parted by 0.05-0.07 over them, visibly open and dark (README)
-MOUTH_CLOSED_GAP = 0.02
-MOUTH_OPEN_GAP = 0.04
 MOUTH_FRAMES_LISTED = 10
 
 
@@ -145,9 +145,10 @@ def _dlib_rates(fakes: list, dst: list, src: list, device: str) -> dict[str, flo
     backend = FR_BACKENDS.get("dlib", device=device)
     template = mean_template(embed_records(backend, src, label="quality src"))
     rates = {}
-    for name, rows in (("dlib_accept_rate", fakes), ("dlib_dst_accept_rate", dst)):
+    for name, rows in (("dlib", fakes), ("dlib_dst", dst)):
         similarity = embed_records(backend, rows, label=f"quality {name}") @ template
-        rates[name] = float(np.mean(similarity >= DLIB_THRESHOLD))
+        rates[f"{name}_accept_rate"] = float(np.mean(similarity >= DLIB_THRESHOLD))
+        rates[f"{name}_similarity_to_src"] = float(similarity.mean())
     return rates
 
 
@@ -503,12 +504,13 @@ def mouth_figures(fakes: Path, dst_faces: Path) -> dict:
             "mouth_frames": int(len(frames))}
 
 
-def kept_eyes(output: SwapOutput) -> dict:
-    """Whether the swap kept dst's eye openings (``keep_eyes``, from the config its provenance carries): then the
-    eye figures judge dst's own eyes inside the swap's lids, not the model's drawing of them. Empty without a
-    provenance or the setting (a swap from before it)."""
-    keep = _provenance(output).get("config", {}).get("keep_eyes")
-    return {} if keep is None else {"keep_eyes": bool(keep)}
+def kept_openings(output: SwapOutput) -> dict:
+    """Which of dst's own parts the swap kept (``keep_mouth``, ``keep_eyes``, ``keep_lips``, from the config its
+    provenance carries): with ``keep_eyes`` the eye figures judge dst's own eyes inside the swap's lids, with
+    ``keep_lips`` the mouth figures see dst's own closed lips, not the model's drawing of them. A setting the swap
+    did not record (a swap from before it) is left out."""
+    config = _provenance(output).get("config", {})
+    return {key: bool(config[key]) for key in ("keep_mouth", "keep_eyes", "keep_lips") if key in config}
 
 
 def judges(output: SwapOutput) -> dict:
@@ -546,6 +548,6 @@ def write_quality(output: SwapOutput, dst: Path, src_faces: Path, dst_faces: Pat
     figures.update(mouth_figures(output.fakes.manifest, dst_faces))
     figures.update(judges(output))
     figures.update(trained_match_pose(output))
-    figures.update(kept_eyes(output))
+    figures.update(kept_openings(output))
     write_json_atomic(output.quality, figures)
     return output.quality

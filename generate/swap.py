@@ -48,8 +48,8 @@ from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.composite import Provenance, write_composite
 from swaplab.generate.exemplar import ExemplarDetail, enlarge, enlarged_matrix, load_bank
 from swaplab.generate.feature_fit import FeatureFit
-from swaplab.generate.faceset import (as_manifests, eye_openings_mask, face_mask, mesh_face_mask,
-                                      mouth_interior_mask)
+from swaplab.generate.faceset import (as_manifests, closed_lips_mask, eye_openings_mask, face_mask,
+                                      mesh_face_mask, mouth_interior_mask)
 from swaplab.generate.models import ModelSpec, SwapModel, build_model
 from swaplab.generate.temporal import PastedFace, TemporalFilter, union
 from swaplab.generate.train import load_checkpoint
@@ -65,20 +65,27 @@ MASKS = ("mesh", "predicted", "template")
 MOUTH_EDGE = 1 / 256
 # The same edge for dst's kept eye openings, cut at the same point (a lid margin is a crisp edge too).
 EYE_EDGE = 1 / 256
+# dst's closed lips are kept grown by LIPS_GROW and softened by LIPS_EDGE (shares of the width): 12 and 4 px of a
+# 256 px crop. Grown by 4 px, the dark rim of the wider, parted mouth the models of vr_2 and vr_5 draw still
+# showed at a corner and above the upper lip (lp_s18 frames 60 and 200), and 24 % of lp_d12's closed mouths
+# still measured open; by 8, a faint corner and a doubled line; by 12, neither (README, "dst's closed lips").
+LIPS_GROW = 12 / 256
+LIPS_EDGE = 4 / 256
 
 
-def without_mouth(mask: np.ndarray, dense: np.ndarray) -> np.ndarray:
-    """A shaped (S, S) blend mask with dst's mouth opening cut out: inside the inner lip line of dst's Face Mesh
-    (478, 2), in the mask's pixels, with an edge of sigma ``MOUTH_EDGE`` of the width."""
-    size = mask.shape[0]
-    return mask * (1 - mouth_interior_mask(dense, size, MOUTH_EDGE * size))
-
-
-def without_eyes(mask: np.ndarray, dense: np.ndarray) -> np.ndarray:
-    """A shaped (S, S) blend mask with dst's eye openings cut out: inside the lid margins of dst's Face Mesh
-    (478, 2), in the mask's pixels, with an edge of sigma ``EYE_EDGE`` of the width."""
-    size = mask.shape[0]
-    return mask * (1 - eye_openings_mask(dense, size, EYE_EDGE * size))
+def dst_openings(dense: np.ndarray, size: int, *, mouth: bool, eyes: bool, lips: bool) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: where dst's own pixels stay instead of the swap's, from dst's Face Mesh (478, 2)
+    in the pixels of an S px crop: its mouth opening (inside the inner lip line, edge ``MOUTH_EDGE``), its open
+    eyes (inside the lid margins, edge ``EYE_EDGE``) and its closed lips (``LIPS_GROW``, ``LIPS_EDGE``), each
+    where asked."""
+    cut = np.zeros((size, size), np.float32)
+    if mouth:
+        cut = np.maximum(cut, mouth_interior_mask(dense, size, MOUTH_EDGE * size))
+    if eyes:
+        cut = np.maximum(cut, eye_openings_mask(dense, size, EYE_EDGE * size))
+    if lips:
+        cut = np.maximum(cut, closed_lips_mask(dense, size, LIPS_GROW * size, LIPS_EDGE * size))
+    return cut
 
 
 def crop_points(points: np.ndarray | None, found_in: np.ndarray, wanted_in: np.ndarray) -> np.ndarray | None:
@@ -109,7 +116,10 @@ class SwapConfig:
     the README: teeth and tongue stay sharp, both FR judges unchanged). ``keep_eyes`` likewise leaves dst's own
     eye openings (iris, whites, catchlights: inside the lid margins of dst's Face Mesh), which a 64 or 128 px model
     renders as soft or broken smudges; the lids, lashes and brows stay the swap's (mesh mask only; on by default,
-    measured in the README on four models: both judges unchanged at 1.00). ``detail`` adds dst's own
+    measured in the README on four models: both judges unchanged at 1.00). ``keep_lips`` leaves dst's own lips
+    where its mouth is closed (inside the outer lip line, grown by ``LIPS_GROW``, at the weight
+    ``mesh.mouth_closure`` gives: fully below an inner-lip gap of 0.02 IOD, not from 0.04), where a model that
+    learnt a talking src draws a parted, dark mouth (mesh mask only; on by default, measured in the README). ``detail`` adds dst's own
     fine grey-level texture (periods under about 2.7 model pixels: pores, stubble, grain, glints;
     softly bounded at ``blend.DETAIL_LIMIT`` so dst's brow and eyeliner edges stay out; see
     ``blend.filmed_detail``) to the enlarged face with that weight (0: none; 1, the default;
@@ -141,6 +151,7 @@ class SwapConfig:
     detail: float = 1.0
     keep_mouth: bool = True
     keep_eyes: bool = True
+    keep_lips: bool = True
     src_detail: float = 1.5
     src_faces: tuple[Path, ...] | None = None
     temporal: float = 0.8
@@ -269,16 +280,13 @@ class Swapper:
         return predicted
 
     def _keep_openings(self, mask: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
-        """A shaped (S, S) mask with dst's mouth opening (:func:`without_mouth`) and eye openings
-        (:func:`without_eyes`) cut out as asked, dst's mesh (478, 2) in the same crop's pixels; the mask
-        unchanged unless the mesh mask is used and dst's mesh was found."""
-        if self.config.mask != "mesh" or dense is None:
+        """A shaped (S, S) mask with dst's openings cut out as asked (:func:`dst_openings`), dst's mesh (478, 2)
+        in the same crop's pixels; the mask unchanged unless the mesh mask is used and dst's mesh was found."""
+        config = self.config
+        if config.mask != "mesh" or dense is None:
             return mask
-        if self.config.keep_mouth:
-            mask = without_mouth(mask, dense)
-        if self.config.keep_eyes:
-            mask = without_eyes(mask, dense)
-        return mask
+        return mask * (1 - dst_openings(dense, mask.shape[0], mouth=config.keep_mouth, eyes=config.keep_eyes,
+                                        lips=config.keep_lips))
 
     @torch.inference_mode()
     def swap_face(self, frame: np.ndarray, record: FaceRecord) -> tuple[np.ndarray, np.ndarray]:
@@ -388,12 +396,28 @@ def _check_rows(rows: list[FaceRecord], meta: dict, manifest: Path) -> None:
                            f"{meta['face_type']!r} faces; extract dst with --face-type {meta['face_type']}")
 
 
+def resolved(config: SwapConfig) -> SwapConfig:
+    """The config as the swap runs it: with src's face sets named when src's detail is used."""
+    if config.src_detail > 0:
+        return dataclasses.replace(config, src_faces=pasted_face_sets(config))
+    return config
+
+
+def made_by(config: SwapConfig, output: SwapOutput) -> bool:
+    """Whether ``output`` holds a finished swap made with this config, from this checkpoint and this dst video (the
+    generator run its provenance names); False for a swap made otherwise, an unfinished one or none."""
+    if not (output.video.exists() and output.fakes.manifest.exists() and output.provenance.exists()):
+        return False
+    checkpoint = TrainOutput(Path(config.model)).checkpoint
+    wanted = run_id(resolved(config), sha256_of(checkpoint), sha256_of(Path(config.dst)))
+    return json.loads(output.provenance.read_text()).get("generator_run") == wanted
+
+
 def run(config: SwapConfig) -> SwapOutput:
     """Swap, composite and label one dst video; return where its outputs are."""
     dst = require_input_file(Path(config.dst))
     output = SwapOutput(require_writable_dir(config.out), dst.stem)
-    if config.src_detail > 0:
-        config = dataclasses.replace(config, src_faces=pasted_face_sets(config))
+    config = resolved(config)
     device = resolve_device(config.device)
     model, meta = load_model(config.model, device)
     checkpoint_hash, dst_hash = sha256_of(TrainOutput(Path(config.model)).checkpoint), sha256_of(dst)

@@ -289,13 +289,13 @@ def test_kept_mouth_opening_stays_inside_the_inner_lip_line() -> None:
     (cut before the mask's blur, the opening grew over them and dst's lips showed beside the model's)."""
     from swaplab.faces import mesh
     from swaplab.generate.blend import shape_mask
-    from swaplab.generate.swap import without_mouth
+    from swaplab.generate.swap import dst_openings
 
     dense = np.zeros((mesh.N_POINTS, 2))
     angles = np.linspace(0, 2 * np.pi, len(mesh.LIPS_INNER), endpoint=False)
     dense[list(mesh.LIPS_INNER)] = np.stack([128 + 40 * np.cos(angles), 176 + 24 * np.sin(angles)], axis=1)
     shaped = shape_mask(np.ones((256, 256), np.float32), 4, 12)
-    mask = without_mouth(shaped, dense)
+    mask = shaped * (1 - dst_openings(dense, 256, mouth=True, eyes=False, lips=True))  # open: no lips kept
     assert mask[176, 128] < 0.01  # the opening is dst's
     assert mask[176 - 24 - 6, 128] > 0.95 * shaped[176 - 24 - 6, 128]  # 6 px above the inner lip: the swap's lip
     assert mask[176 + 24 + 6, 128] > 0.95 * shaped[176 + 24 + 6, 128]
@@ -330,16 +330,73 @@ def test_eye_openings_mask_covers_open_eyes_only() -> None:
 def test_kept_eyes_are_dsts_inside_the_lid_margins_and_the_swaps_outside() -> None:
     from swaplab.faces import mesh
     from swaplab.generate.blend import shape_mask
-    from swaplab.generate.swap import without_eyes
+    from swaplab.generate.swap import dst_openings
 
     dense = np.zeros((mesh.N_POINTS, 2))
     drawn_eye_rings(dense, 12.0)
     shaped = shape_mask(np.ones((128, 128), np.float32), 2, 6)
-    mask = without_eyes(shaped, dense)
+    mask = shaped * (1 - dst_openings(dense, 128, mouth=False, eyes=True, lips=False))
     assert mask[56, 40] < 0.01 and mask[56, 88] < 0.01  # the openings are dst's
     assert mask[56 - 6 - 3, 40] > 0.95 * shaped[56 - 6 - 3, 40]  # 3 px above the upper lid margin: the swap's lid
     assert mask[56 + 6 + 3, 88] > 0.95 * shaped[56 + 6 + 3, 88]
     assert mask[56, 64] == shaped[56, 64]
+
+
+def drawn_lips(dense: np.ndarray, gap: float) -> None:
+    """Place the Face Mesh lip contours in a 128 px crop whose eyes (:func:`drawn_eye_rings`) lie 48 px apart:
+    outer lips an ellipse 40 px wide and 16 px tall around (64, 96), the inner lips ``gap`` px apart."""
+    from swaplab.faces import mesh
+
+    for ring, half_height in ((mesh.LIPS_OUTER, 8.0), (mesh.LIPS_INNER, gap / 2)):
+        angles = np.linspace(np.pi, 3 * np.pi, len(ring), endpoint=False)  # from the corner 61/78, round
+        dense[list(ring)] = np.stack([64 + (20 if ring is mesh.LIPS_OUTER else 16) * np.cos(angles),
+                                      96 + half_height * np.sin(angles)], axis=1)
+    dense[mesh.LIP_UPPER_INNER], dense[mesh.LIP_LOWER_INNER] = (64, 96 - gap / 2), (64, 96 + gap / 2)
+
+
+def test_mouth_closure_is_one_when_closed_zero_when_open_and_linear_between() -> None:
+    from swaplab.faces import mesh
+
+    dense = np.zeros((mesh.N_POINTS, 2))
+    drawn_eye_rings(dense, 10.0)
+    for gap_iod, expected in ((0.0, 1.0), (0.02, 1.0), (0.03, 0.5), (0.04, 0.0), (0.2, 0.0)):
+        drawn_lips(dense, gap_iod * 48)
+        assert mesh.mouth_openings(dense)[0] == pytest.approx(gap_iod)
+        assert mesh.mouth_closure(dense) == pytest.approx(expected, abs=1e-6), gap_iod
+
+
+def test_grown_mask_grows_by_a_fraction_of_a_pixel_too() -> None:
+    from swaplab.generate.faceset import grown
+
+    mask = np.zeros((32, 32), np.float32)
+    mask[10:20, 10:20] = 1
+    assert np.array_equal(grown(mask, 0), mask)
+    assert grown(mask, 2)[15, 21] == 1 and grown(mask, 2)[15, 22] == 0  # 2 px out, not 3
+    assert grown(mask, 0.5)[15, 20] == pytest.approx(0.5) and grown(mask, 2)[10:20, 10:20].min() == 1
+
+
+def test_closed_lips_are_dsts_and_open_lips_stay_the_swaps() -> None:
+    """A closed mouth keeps dst's lips, grown by LIPS_GROW over the rim of a larger mouth the model draws; an
+    open one only its opening, the lips around it the swap's."""
+    from swaplab.faces import mesh
+    from swaplab.generate.blend import shape_mask
+    from swaplab.generate.swap import LIPS_EDGE, LIPS_GROW, dst_openings
+
+    dense = np.zeros((mesh.N_POINTS, 2))
+    drawn_eye_rings(dense, 10.0)
+    shaped = shape_mask(np.ones((128, 128), np.float32), 2, 6)
+    grow, edge = round(LIPS_GROW * 128), round(3 * LIPS_EDGE * 128)  # the rim, and three sigmas of its edge
+    drawn_lips(dense, 0.0)
+    closed = shaped * (1 - dst_openings(dense, 128, mouth=True, eyes=False, lips=True))
+    assert closed[96, 64] < 0.01 and closed[96 - 7, 64] < 0.05  # dst's lips, inside the outer lip line
+    assert closed[96 - 8 - grow + 1, 64] < 0.5 * shaped[96 - 8 - grow + 1, 64]  # and its rim outside it
+    assert closed[96 - 8 - grow - edge, 64] > 0.95 * shaped[96 - 8 - grow - edge, 64]  # the swap's skin above
+    assert closed[96, 64 + 20 + grow + edge] > 0.95 * shaped[96, 64 + 20 + grow + edge]  # and beside the corners
+    unkept = shaped * (1 - dst_openings(dense, 128, mouth=True, eyes=False, lips=False))
+    assert unkept[96 - 7, 64] > 0.95 * shaped[96 - 7, 64]  # without keep_lips the closed lips are the swap's
+    drawn_lips(dense, 0.2 * 48)  # open wide: the opening is dst's, the lips the swap's
+    opened = shaped * (1 - dst_openings(dense, 128, mouth=True, eyes=False, lips=True))
+    assert opened[96, 64] < 0.05 and opened[96 - 7, 64] > 0.9 * shaped[96 - 7, 64]
 
 
 def test_eye_openings_of_a_real_face_hold_its_irises(media: Path) -> None:
@@ -372,6 +429,41 @@ def test_eye_openings_of_a_real_face_hold_its_irises(media: Path) -> None:
             assert 0.002 < mask.mean() < 0.03, video  # two eyes: well under 3 % of the crop
     finally:
         face_mesh.close()
+
+
+def test_closed_lips_of_a_real_face_are_kept_whole(media: Path) -> None:
+    """lp_s18 keeps its lips closed (inner-lip gap 0.002 IOD): the kept region covers both lips, their midpoints
+    and corners, and a rim of LIPS_GROW around their outline (its area), off the nose tip and chin."""
+    import cv2
+
+    from swaplab.faces import mesh
+    from swaplab.generate.faceset import closed_lips_mask
+    from swaplab.generate.swap import LIPS_EDGE, LIPS_GROW
+
+    face_mesh = mesh.FaceMesh()
+    try:
+        capture = cv2.VideoCapture(str(media / "talking" / "lp_s18.mp4"))
+        ok, image = capture.read()
+        capture.release()
+        assert ok
+        crop = cv2.cvtColor(cv2.resize(image[65:425, 594:954], (256, 256), interpolation=cv2.INTER_AREA),
+                            cv2.COLOR_BGR2RGB)
+        points = face_mesh.crop_landmarks(crop)
+    finally:
+        face_mesh.close()
+    assert points is not None
+    points = points[:, :2]
+    assert mesh.mouth_closure(points) == 1.0
+    mask = closed_lips_mask(points, 256, LIPS_GROW * 256, LIPS_EDGE * 256)
+    for index in (mesh.LIP_UPPER_OUTER, mesh.LIP_LOWER_OUTER, mesh.MOUTH_LEFT, mesh.MOUTH_RIGHT, 13):
+        x, y = np.round(points[index]).astype(int)
+        assert mask[y, x] > 0.5, index
+    for index, most in ((1, 0.05), (152, 0.01)):  # the nose tip (the rim's soft edge reaches it) and the chin
+        x, y = np.round(points[index]).astype(int)
+        assert mask[y, x] < most, index
+    outline, grow = points[list(mesh.LIPS_OUTER)].astype(np.float32), LIPS_GROW * 256
+    grown = cv2.contourArea(outline) + cv2.arcLength(outline, True) * grow + np.pi * grow**2  # Steiner: a rim all round
+    assert 0.85 * grown < mask.sum() < 1.15 * grown
 
 
 def test_dst_mesh_is_moved_into_the_enlarged_crop_through_the_frame() -> None:

@@ -167,6 +167,23 @@ def test_swap_reads_dsts_manifest_instead_of_extracting_again(tiny_swap: Path) -
     assert config["dst_faces"] == str(run.dst_faces.manifest) and "smooth" not in config
 
 
+def test_a_finished_swap_is_reused_only_by_the_config_that_made_it(tiny_swap: Path, tmp_path: Path) -> None:
+    """`generate run` run again keeps the swap its own settings made, and swaps again for any other setting (before,
+    a changed --keep-eyes or --temporal on a rerun left the old video and its quality.json in place)."""
+    from swaplab.core.config import build_config
+    from swaplab.datasets.outputs import SwapOutput
+
+    run = RunOutput(tiny_swap, "grace_hopper_01")
+    made = build_config(swap.SwapConfig, run.swap.config)
+    assert swap.made_by(made, run.swap)
+    assert not swap.made_by(dataclasses.replace(made, keep_lips=not made.keep_lips), run.swap)
+    assert not swap.made_by(dataclasses.replace(made, temporal=0.5), run.swap)
+    assert not swap.made_by(made, SwapOutput(tmp_path, "grace_hopper_01"))  # nothing there
+    written = run.swap.video.stat().st_mtime_ns, run.swap.quality.stat().st_mtime_ns
+    pipeline.swap_measured(made, Path(made.src_faces[0]))
+    assert (run.swap.video.stat().st_mtime_ns, run.swap.quality.stat().st_mtime_ns) == written
+
+
 def test_swap_refuses_a_manifest_without_dsts_faces(tiny_swap: Path, astronaut_clip: Path, tmp_path: Path) -> None:
     run = RunOutput(tiny_swap, "grace_hopper_01")
     with pytest.raises(SwaplabError, match="holds no faces of"):
@@ -184,6 +201,11 @@ def test_quality_json_has_acceptance_and_realism(tiny_swap: Path) -> None:
     assert -1 <= quality["eye_likeness_swapped"] <= 1 and -1 <= quality["eye_likeness_dst"] <= 1
     assert quality["broken_eye_share"] > 0.5  # 4 iterations of a tiny model draw no eye (measured: 1.0, likeness 0.07)
     assert quality["keep_eyes"] is True  # the eye figures see dst's eyes inside the tiny model's lids
+    assert quality["keep_mouth"] is True and quality["keep_lips"] is True
+    if "dlib_accept_rate" in quality:  # the blind judge's mean cosine, above 0.904 where it accepts every face
+        assert -1 <= quality["dlib_similarity_to_src"] <= 1 and -1 <= quality["dlib_dst_similarity_to_src"] <= 1
+        if quality["dlib_accept_rate"] in (0.0, 1.0):
+            assert (quality["dlib_similarity_to_src"] >= 0.904) == (quality["dlib_accept_rate"] == 1.0)
     if quality.get("mouth_frames"):  # where Face Mesh finds the tiny model's face at all
         assert quality["mouth_gap_error"] >= 0 and len(quality["mouth_gap_frames"]) <= 10
 
