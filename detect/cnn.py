@@ -23,7 +23,7 @@ from torch import nn
 from swaplab.detect.base import DETECTORS, check_labels
 from swaplab.core.device import resolve_device
 from swaplab.core.errors import SwaplabError
-from swaplab.core.fileio import atomic_path
+from swaplab.core.fileio import save_torch_file
 from swaplab.core.progress import track
 
 
@@ -167,8 +167,7 @@ class CNNDetector:
         return np.concatenate(out).astype(np.float64)
 
     def save_state(self, folder: Path) -> None:
-        with atomic_path(folder / "weights.pt") as tmp:
-            torch.save(self.net_.state_dict(), tmp)
+        save_torch_file(self.net_.state_dict(), folder / "weights.pt")
 
     def load_state(self, folder: Path) -> None:
         net = self.build()

@@ -28,7 +28,7 @@ from torch import nn
 
 from swaplab.core.device import intra_op_threads
 from swaplab.core.errors import SwaplabError
-from swaplab.core.fileio import atomic_path, write_json_atomic
+from swaplab.core.fileio import save_torch_file, write_json_atomic
 from swaplab.core.registry import Registry
 from swaplab.detect.syncfeatures import GRID_FPS, N_MOUTH, SyncFeatures
 
@@ -330,8 +330,7 @@ class LipSyncDetector:
         state = {f"lstm.{k}": v for k, v in self.model_.state_dict().items()}
         state |= {"mean": torch.from_numpy(self.mean_), "scale": torch.from_numpy(self.scale_),
                   "basis": torch.from_numpy(self.basis_)}
-        with atomic_path(folder / "weights.pt") as tmp:
-            torch.save(state, tmp)
+        save_torch_file(state, folder / "weights.pt")
 
     def load_state(self, folder: Path) -> None:
         state = torch.load(folder / "weights.pt", weights_only=True, map_location="cpu")

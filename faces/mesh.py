@@ -33,7 +33,6 @@ LIP_UPPER_INNER, LIP_LOWER_INNER, MOUTH_LEFT, MOUTH_RIGHT = 13, 14, 291, 61
 LIP_UPPER_OUTER, LIP_LOWER_OUTER = 0, 17
 # Inner-lip gap / inter-ocular distance (:func:`mouth_openings`) of a closed and of an open mouth. lp_s18's closed
 # lips measure 0.002 in every frame; lp_d12, talking, has 14 % of its faces below 0.02 and 1 % between the two.
-# The swaps of vr_2 and vr_5 into lp_s18 drew lips parted by 0.05-0.07 over closed ones, visibly open and dark.
 MOUTH_CLOSED_GAP = 0.02
 MOUTH_OPEN_GAP = 0.04
 

@@ -27,7 +27,7 @@ import torch
 
 from swaplab.core.config import save_config
 from swaplab.core.errors import SwaplabError
-from swaplab.core.fileio import atomic_path, load_torch_file, require_writable_dir
+from swaplab.core.fileio import load_torch_file, require_writable_dir, save_torch_file
 from swaplab.datasets.outputs import PretrainOutput
 from swaplab.generate import train
 from swaplab.generate.faceset import FaceSet, load_faceset
@@ -110,8 +110,7 @@ def build_pool(manifests: tuple[Path, ...], resolution: int, per_manifest: int, 
 
 def save_pool(pool: dict, target: Path) -> Path:
     """Write a pool payload (:func:`build_pool`) atomically to ``target``."""
-    with atomic_path(target) as tmp:
-        torch.save(pool, tmp)
+    save_torch_file(pool, target)
     return target
 
 

@@ -136,6 +136,8 @@ OWN_FRAMES = 5  # dst's eyes this many frames either side of a swapped face are 
 # pose error from 0.156 to 0.093 (README)
 BROKEN_EYE_WARNING = 0.05
 TURNED_PAST_WARNING = 0.2
+# mouth figures: closed and open as ``mesh.MOUTH_CLOSED_GAP`` and ``MOUTH_OPEN_GAP`` (0.02 and 0.04 IOD); the swaps of
+# vr_2 and vr_5 into lp_s18 drew lips parted by 0.05-0.07 over closed ones, visibly open and dark (README)
 MOUTH_FRAMES_LISTED = 10
 
 
@@ -504,7 +506,7 @@ def mouth_figures(fakes: Path, dst_faces: Path) -> dict:
             "mouth_frames": int(len(frames))}
 
 
-def kept_openings(output: SwapOutput) -> dict:
+def kept_parts(output: SwapOutput) -> dict:
     """Which of dst's own parts the swap kept (``keep_mouth``, ``keep_eyes``, ``keep_lips``, from the config its
     provenance carries): with ``keep_eyes`` the eye figures judge dst's own eyes inside the swap's lids, with
     ``keep_lips`` the mouth figures see dst's own closed lips, not the model's drawing of them. A setting the swap
@@ -548,6 +550,6 @@ def write_quality(output: SwapOutput, dst: Path, src_faces: Path, dst_faces: Pat
     figures.update(mouth_figures(output.fakes.manifest, dst_faces))
     figures.update(judges(output))
     figures.update(trained_match_pose(output))
-    figures.update(kept_openings(output))
+    figures.update(kept_parts(output))
     write_json_atomic(output.quality, figures)
     return output.quality

@@ -7,7 +7,7 @@ extraction defaults, into ``dst_faces/``.
 
 Per face row of the kept person: aligned crop -> model -> face and mask -> colour transfer ->
 mask erode/blur -> src's filmed detail (``generate.exemplar``: the face enlarged to 256 px) ->
-dst's mouth and eye openings cut out of the mask -> the face moved onto dst's features
+dst's mouth and eye openings and closed lips cut out of the mask -> the face moved onto dst's features
 (``generate.feature_fit``) -> paste back through the inverse alignment -> blend -> steadied along
 dst's motion (``generate.temporal``: the soft face carried from the previous frame). Frames without that face,
 and every other person in the frame, pass through unchanged.
@@ -73,7 +73,7 @@ LIPS_GROW = 12 / 256
 LIPS_EDGE = 4 / 256
 
 
-def dst_openings(dense: np.ndarray, size: int, *, mouth: bool, eyes: bool, lips: bool) -> np.ndarray:
+def dst_kept_regions(dense: np.ndarray, size: int, *, mouth: bool, eyes: bool, lips: bool) -> np.ndarray:
     """(S, S) float32 in [0, 1]: where dst's own pixels stay instead of the swap's, from dst's Face Mesh (478, 2)
     in the pixels of an S px crop: its mouth opening (inside the inner lip line, edge ``MOUTH_EDGE``), its open
     eyes (inside the lid margins, edge ``EYE_EDGE``) and its closed lips (``LIPS_GROW``, ``LIPS_EDGE``), each
@@ -119,9 +119,9 @@ class SwapConfig:
     measured in the README on four models: both judges unchanged at 1.00). ``keep_lips`` leaves dst's own lips
     where its mouth is closed (inside the outer lip line, grown by ``LIPS_GROW``, at the weight
     ``mesh.mouth_closure`` gives: fully below an inner-lip gap of 0.02 IOD, not from 0.04), where a model that
-    learnt a talking src draws a parted, dark mouth (mesh mask only; on by default, measured in the README). ``detail`` adds dst's own
-    fine grey-level texture (periods under about 2.7 model pixels: pores, stubble, grain, glints;
-    softly bounded at ``blend.DETAIL_LIMIT`` so dst's brow and eyeliner edges stay out; see
+    learnt a talking src draws a parted, dark mouth (mesh mask only; on by default, measured in the README).
+    ``detail`` adds dst's own fine grey-level texture (periods under about 2.7 model pixels: pores, stubble,
+    grain, glints; softly bounded at ``blend.DETAIL_LIMIT`` so dst's brow and eyeliner edges stay out; see
     ``blend.filmed_detail``) to the enlarged face with that weight (0: none; 1, the default;
     measured in the README on three real pairs and an hq model: sharpness ratio 1.6-1.9x that
     of no detail, both FR judges unchanged at 1.00). ``src_detail`` caps the gain of the pasted
@@ -279,13 +279,13 @@ class Swapper:
             return mesh_face_mask(dense, self.resolution)
         return predicted
 
-    def _keep_openings(self, mask: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
-        """A shaped (S, S) mask with dst's openings cut out as asked (:func:`dst_openings`), dst's mesh (478, 2)
+    def _keep_dst_regions(self, mask: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
+        """A shaped (S, S) mask with dst's openings cut out as asked (:func:`dst_kept_regions`), dst's mesh (478, 2)
         in the same crop's pixels; the mask unchanged unless the mesh mask is used and dst's mesh was found."""
         config = self.config
         if config.mask != "mesh" or dense is None:
             return mask
-        return mask * (1 - dst_openings(dense, mask.shape[0], mouth=config.keep_mouth, eyes=config.keep_eyes,
+        return mask * (1 - dst_kept_regions(dense, mask.shape[0], mouth=config.keep_mouth, eyes=config.keep_eyes,
                                         lips=config.keep_lips))
 
     @torch.inference_mode()
@@ -300,7 +300,7 @@ class Swapper:
         points = crop_points(dense, record.matrix_array, matrix)  # dst's mesh in the model's crop
         mask = self._paste_mask(points, predicted[0, 0].float().cpu().numpy())
         mask = shape_mask(mask, self.config.mask_erode, self.config.mask_blur)
-        holed = self._keep_openings(mask, points)
+        holed = self._keep_dst_regions(mask, points)
         face = self.colour(face, crop, holed)
         if self.exemplars is not None:
             size = self.exemplars.bank.size
@@ -308,7 +308,7 @@ class Swapper:
             face, _ = self.exemplars.apply(face, holed, align.crop(frame, matrix, size), record.track_id)
             mask = np.clip(enlarge(mask, size), 0, 1)
             points = crop_points(dense, record.matrix_array, matrix)  # dst's mesh in the enlarged crop
-        mask = self._keep_openings(mask, points)
+        mask = self._keep_dst_regions(mask, points)
         face_matrix = matrix
         if self.feature_fit is not None:
             face, face_matrix = self.feature_fit.apply(face, points, matrix, record.track_id)
@@ -404,13 +404,21 @@ def resolved(config: SwapConfig) -> SwapConfig:
 
 
 def made_by(config: SwapConfig, output: SwapOutput) -> bool:
-    """Whether ``output`` holds a finished swap made with this config, from this checkpoint and this dst video (the
-    generator run its provenance names); False for a swap made otherwise, an unfinished one or none."""
+    """Whether ``output`` holds a finished swap made with this config from this checkpoint, this dst video and
+    these face manifests: its provenance and every row of its fake manifest name the generator run this config
+    would be, and the inputs its provenance hashed still hash the same. False for a swap made otherwise, one cut
+    short between its video and its manifest, or none. (A change in swaplab's own code is not seen.)"""
     if not (output.video.exists() and output.fakes.manifest.exists() and output.provenance.exists()):
         return False
-    checkpoint = TrainOutput(Path(config.model)).checkpoint
-    wanted = run_id(resolved(config), sha256_of(checkpoint), sha256_of(Path(config.dst)))
-    return json.loads(output.provenance.read_text()).get("generator_run") == wanted
+    checkpoint = require_input_file(TrainOutput(Path(config.model)).checkpoint)
+    wanted = run_id(resolved(config), sha256_of(checkpoint), sha256_of(require_input_file(Path(config.dst))))
+    provenance = json.loads(output.provenance.read_text())
+    if provenance.get("generator_run") != wanted:
+        return False
+    if any(row.generator_run != wanted for row in read_manifest(output.fakes.manifest)):
+        return False
+    inputs = provenance.get("inputs_sha256", {})
+    return all(Path(path).is_file() and sha256_of(Path(path)) == digest for path, digest in inputs.items())
 
 
 def run(config: SwapConfig) -> SwapOutput:

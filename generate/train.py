@@ -21,7 +21,7 @@ from swaplab.core.allocator import keep_freed_memory
 from swaplab.core.config import save_config
 from swaplab.core.device import resolve_device, resolve_precision
 from swaplab.core.errors import SwaplabError
-from swaplab.core.fileio import atomic_path, load_torch_file, require_writable_dir, write_text_atomic
+from swaplab.core.fileio import load_torch_file, require_writable_dir, save_torch_file, write_text_atomic
 from swaplab.generate.augment import colour_jitter, match_colour_stats, warp_pair
 from swaplab.datasets.outputs import TrainOutput
 from swaplab.datasets.manifest import faces_only, read_manifest
@@ -142,9 +142,7 @@ def save_checkpoint(state: TrainState, folder: Path) -> Path:
                "iteration": state.iteration, "generator": state.generator.get_state(), "log": state.log,
                "meta": state.meta}
     target = TrainOutput(folder).checkpoint
-    with atomic_path(target) as tmp:
-        torch.save(payload, tmp)
-    return target
+    return save_torch_file(payload, target)
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:
@@ -174,9 +172,7 @@ def save_pretrained(model: SwapModel, target: Path, provenance: dict) -> Path:
     so fine-tuning starts both from decoder_src."""
     payload = {"format": PRETRAINED_FORMAT, "kind": "swaplab-pretrained", "spec": model.spec.as_dict(),
                "model": compact_weights(model.state_dict()), "provenance": provenance}
-    with atomic_path(target) as tmp:
-        torch.save(payload, tmp)
-    return target
+    return save_torch_file(payload, target)
 
 
 def shipped_pretrained(preset: str) -> Path:

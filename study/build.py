@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -33,7 +34,7 @@ import numpy as np
 
 from swaplab.core.config import save_config
 from swaplab.core.errors import SwaplabError
-from swaplab.core.fileio import require_writable_dir, write_json_atomic
+from swaplab.core.fileio import require_writable_dir, sha256_of, write_json_atomic
 from swaplab.core.progress import make_progress
 from swaplab.datasets.layouts import assign_roles
 from swaplab.datasets.manifest import read_manifest, write_manifest
@@ -231,9 +232,18 @@ def plan_jobs(config: BuildConfig, prepared: Prepared, pairs: list[tuple[str, st
             for tier in config.tiers for src, dst in pairs]
 
 
+def extracted_from(video: Path, manifest: Path) -> bool:
+    """Whether every row of a face manifest came from this very video (its sha256), not from one it replaced."""
+    rows, digest = read_manifest(manifest), sha256_of(video)
+    return bool(rows) and all(row.source_sha256 == digest for row in rows)
+
+
 def attack_manifest(video: Path, out: SwapJobOutput, claimed: str, filmed: str, device: str) -> Path | None:
-    """Detect the face in the fake (as in real probes) and label the rows fake; ``None`` when no face."""
+    """Detect the face in the fake (as in real probes) and label the rows fake; ``None`` when no face. Faces
+    detected in an earlier fake at the same place (swapped again since, with other settings) are detected anew."""
     target = out.attack_faces.manifest
+    if target.exists() and not extracted_from(video, target):
+        shutil.rmtree(out.attack_faces.folder)
     if not target.exists():
         try:
             extract.run(extract.ExtractConfig(inputs=(video,), out=out.attack_faces.folder, identity=claimed,

@@ -44,16 +44,29 @@ def sample_faces(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             for name in ("astronaut", "grace_hopper")}
 
 
+def _tiny_run_config(sample_dir: Path, out: Path):
+    """The `generate run` settings of :func:`tiny_swap`: a tiny model, astronaut's face into grace_hopper_01."""
+    from swaplab.generate.pipeline import PipelineConfig
+
+    return PipelineConfig(src=sample_dir / "astronaut" / "astronaut_00.mp4",
+                          dst=sample_dir / "grace_hopper" / "grace_hopper_01.mp4", out=out, preset="tiny",
+                          iterations=4, src_identity="astronaut", dst_identity="grace_hopper", watermark=True)
+
+
 @pytest.fixture(scope="session")
 def tiny_swap(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`generate run` with a tiny model: astronaut's face into grace_hopper_01. Returns its folder."""
-    from swaplab.generate.pipeline import PipelineConfig, run
+    from swaplab.generate.pipeline import run
 
     out = tmp_path_factory.mktemp("swap")
-    run(PipelineConfig(src=sample_dir / "astronaut" / "astronaut_00.mp4",
-                       dst=sample_dir / "grace_hopper" / "grace_hopper_01.mp4", out=out, preset="tiny",
-                       iterations=4, src_identity="astronaut", dst_identity="grace_hopper", watermark=True))
+    run(_tiny_run_config(sample_dir, out))
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run_config(sample_dir: Path, tiny_swap: Path):
+    """The settings :func:`tiny_swap` ran with, to run them again."""
+    return _tiny_run_config(sample_dir, tiny_swap)
 
 
 @pytest.fixture(scope="session")

@@ -289,13 +289,13 @@ def test_kept_mouth_opening_stays_inside_the_inner_lip_line() -> None:
     (cut before the mask's blur, the opening grew over them and dst's lips showed beside the model's)."""
     from swaplab.faces import mesh
     from swaplab.generate.blend import shape_mask
-    from swaplab.generate.swap import dst_openings
+    from swaplab.generate.swap import dst_kept_regions
 
     dense = np.zeros((mesh.N_POINTS, 2))
     angles = np.linspace(0, 2 * np.pi, len(mesh.LIPS_INNER), endpoint=False)
     dense[list(mesh.LIPS_INNER)] = np.stack([128 + 40 * np.cos(angles), 176 + 24 * np.sin(angles)], axis=1)
     shaped = shape_mask(np.ones((256, 256), np.float32), 4, 12)
-    mask = shaped * (1 - dst_openings(dense, 256, mouth=True, eyes=False, lips=True))  # open: no lips kept
+    mask = shaped * (1 - dst_kept_regions(dense, 256, mouth=True, eyes=False, lips=False))
     assert mask[176, 128] < 0.01  # the opening is dst's
     assert mask[176 - 24 - 6, 128] > 0.95 * shaped[176 - 24 - 6, 128]  # 6 px above the inner lip: the swap's lip
     assert mask[176 + 24 + 6, 128] > 0.95 * shaped[176 + 24 + 6, 128]
@@ -330,12 +330,12 @@ def test_eye_openings_mask_covers_open_eyes_only() -> None:
 def test_kept_eyes_are_dsts_inside_the_lid_margins_and_the_swaps_outside() -> None:
     from swaplab.faces import mesh
     from swaplab.generate.blend import shape_mask
-    from swaplab.generate.swap import dst_openings
+    from swaplab.generate.swap import dst_kept_regions
 
     dense = np.zeros((mesh.N_POINTS, 2))
     drawn_eye_rings(dense, 12.0)
     shaped = shape_mask(np.ones((128, 128), np.float32), 2, 6)
-    mask = shaped * (1 - dst_openings(dense, 128, mouth=False, eyes=True, lips=False))
+    mask = shaped * (1 - dst_kept_regions(dense, 128, mouth=False, eyes=True, lips=False))
     assert mask[56, 40] < 0.01 and mask[56, 88] < 0.01  # the openings are dst's
     assert mask[56 - 6 - 3, 40] > 0.95 * shaped[56 - 6 - 3, 40]  # 3 px above the upper lid margin: the swap's lid
     assert mask[56 + 6 + 3, 88] > 0.95 * shaped[56 + 6 + 3, 88]
@@ -380,22 +380,22 @@ def test_closed_lips_are_dsts_and_open_lips_stay_the_swaps() -> None:
     open one only its opening, the lips around it the swap's."""
     from swaplab.faces import mesh
     from swaplab.generate.blend import shape_mask
-    from swaplab.generate.swap import LIPS_EDGE, LIPS_GROW, dst_openings
+    from swaplab.generate.swap import LIPS_EDGE, LIPS_GROW, dst_kept_regions
 
     dense = np.zeros((mesh.N_POINTS, 2))
     drawn_eye_rings(dense, 10.0)
     shaped = shape_mask(np.ones((128, 128), np.float32), 2, 6)
     grow, edge = round(LIPS_GROW * 128), round(3 * LIPS_EDGE * 128)  # the rim, and three sigmas of its edge
     drawn_lips(dense, 0.0)
-    closed = shaped * (1 - dst_openings(dense, 128, mouth=True, eyes=False, lips=True))
+    closed = shaped * (1 - dst_kept_regions(dense, 128, mouth=True, eyes=False, lips=True))
     assert closed[96, 64] < 0.01 and closed[96 - 7, 64] < 0.05  # dst's lips, inside the outer lip line
     assert closed[96 - 8 - grow + 1, 64] < 0.5 * shaped[96 - 8 - grow + 1, 64]  # and its rim outside it
     assert closed[96 - 8 - grow - edge, 64] > 0.95 * shaped[96 - 8 - grow - edge, 64]  # the swap's skin above
     assert closed[96, 64 + 20 + grow + edge] > 0.95 * shaped[96, 64 + 20 + grow + edge]  # and beside the corners
-    unkept = shaped * (1 - dst_openings(dense, 128, mouth=True, eyes=False, lips=False))
+    unkept = shaped * (1 - dst_kept_regions(dense, 128, mouth=True, eyes=False, lips=False))
     assert unkept[96 - 7, 64] > 0.95 * shaped[96 - 7, 64]  # without keep_lips the closed lips are the swap's
     drawn_lips(dense, 0.2 * 48)  # open wide: the opening is dst's, the lips the swap's
-    opened = shaped * (1 - dst_openings(dense, 128, mouth=True, eyes=False, lips=True))
+    opened = shaped * (1 - dst_kept_regions(dense, 128, mouth=True, eyes=False, lips=True))
     assert opened[96, 64] < 0.05 and opened[96 - 7, 64] > 0.9 * shaped[96 - 7, 64]
 
 
@@ -455,7 +455,7 @@ def test_closed_lips_of_a_real_face_are_kept_whole(media: Path) -> None:
     points = points[:, :2]
     assert mesh.mouth_closure(points) == 1.0
     mask = closed_lips_mask(points, 256, LIPS_GROW * 256, LIPS_EDGE * 256)
-    for index in (mesh.LIP_UPPER_OUTER, mesh.LIP_LOWER_OUTER, mesh.MOUTH_LEFT, mesh.MOUTH_RIGHT, 13):
+    for index in (mesh.LIP_UPPER_OUTER, mesh.LIP_LOWER_OUTER, mesh.MOUTH_LEFT, mesh.MOUTH_RIGHT, mesh.LIP_UPPER_INNER):
         x, y = np.round(points[index]).astype(int)
         assert mask[y, x] > 0.5, index
     for index, most in ((1, 0.05), (152, 0.01)):  # the nose tip (the rim's soft edge reaches it) and the chin

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from swaplab.core.errors import SwaplabError
-from swaplab.datasets.manifest import read_manifest
+from swaplab.datasets.manifest import read_manifest, write_manifest
 from swaplab.datasets.outputs import RunOutput
 from swaplab.generate import augment, faceset, pipeline, swap, train
 from swaplab.generate.quality import RealismSums, measure_frame, realism_from
@@ -179,8 +179,28 @@ def test_a_finished_swap_is_reused_only_by_the_config_that_made_it(tiny_swap: Pa
     assert not swap.made_by(dataclasses.replace(made, keep_lips=not made.keep_lips), run.swap)
     assert not swap.made_by(dataclasses.replace(made, temporal=0.5), run.swap)
     assert not swap.made_by(made, SwapOutput(tmp_path, "grace_hopper_01"))  # nothing there
+    manifest = run.swap.fakes.manifest
+    finished = manifest.read_bytes()
+    try:  # cut short after the new video and provenance, before the fakes' manifest: the old manifest is there
+        rows = read_manifest(manifest)
+        write_manifest([dataclasses.replace(rows[0], generator_run="swap-000000000000"), *rows[1:]], manifest)
+        assert not swap.made_by(made, run.swap)
+    finally:
+        manifest.write_bytes(finished)
+    assert swap.made_by(made, run.swap)
+
+
+def test_a_rerun_of_generate_run_keeps_its_model_bytes_and_its_swap(tiny_swap: Path, tiny_run_config) -> None:
+    """Run again with the same settings, `generate run` trains no step more, saves the same checkpoint bytes (torch
+    named the archive after a random temporary file, so each save hashed differently and every rerun swapped
+    again), and keeps its swap and quality.json."""
+    from swaplab.core.fileio import sha256_of
+
+    run = RunOutput(tiny_swap, "grace_hopper_01")
+    checkpoint = sha256_of(run.model.checkpoint)
     written = run.swap.video.stat().st_mtime_ns, run.swap.quality.stat().st_mtime_ns
-    pipeline.swap_measured(made, Path(made.src_faces[0]))
+    pipeline.run(tiny_run_config)
+    assert sha256_of(run.model.checkpoint) == checkpoint
     assert (run.swap.video.stat().st_mtime_ns, run.swap.quality.stat().st_mtime_ns) == written
 
 

@@ -83,6 +83,17 @@ def require_writable_dir(path: Path) -> Path:
     return path
 
 
+def save_torch_file(payload: Any, target: Path) -> Path:
+    """Write ``payload`` with ``torch.save`` atomically, through an open file: the same payload gives the same
+    bytes (given a path, torch names the archive's inner folder after the temporary file, so each save would
+    differ, and with it every hash that names the file, such as a swap's generator run)."""
+    import torch
+
+    with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+        torch.save(payload, handle)
+    return Path(target)
+
+
 def load_torch_file(path: Path, what: str, missing: str, map_location: Any = "cpu") -> Any:
     """A torch file read safely (``weights_only=True``: tensors and plain containers only).
 
