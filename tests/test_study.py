@@ -213,3 +213,23 @@ def test_cross_dataset_on_a_faceforensics_tree(sample_dir: Path, tmp_path: Path)
     assert set(metrics.condition) == {"cross-dataset"} and set(metrics.level) == {"frame", "video"}
     frame = metrics[metrics.level == "frame"].iloc[0]
     assert 0 <= frame.auc <= 1 and frame.n_fake > 0 and frame.n_real > frame.n_fake and frame.videos_without_face == 1
+
+
+def test_faces_of_a_fake_swapped_again_are_detected_anew(tiny_swap: Path, astronaut_clip: Path,
+                                                         tmp_path: Path) -> None:
+    """A study job resumed after its fake was swapped again (other settings) detects the attack faces in the new
+    fake: those detected in the old one (here, another video at the same place) are not relabelled and kept."""
+    from swaplab.core.fileio import sha256_of
+    from swaplab.datasets.outputs import RunOutput, SwapJobOutput
+
+    fake = RunOutput(tiny_swap, "grace_hopper_01").swap
+    out = SwapJobOutput(tmp_path / "job", "grace_hopper_01")
+    out.swap.fakes.manifest.parent.mkdir(parents=True)
+    shutil.copy(fake.fakes.manifest, out.swap.fakes.manifest)
+    earlier = build.attack_manifest(astronaut_clip, out, "astronaut", "grace_hopper", "cpu")
+    assert earlier is not None and build.extracted_from(astronaut_clip, earlier)
+    again = build.attack_manifest(fake.video, out, "astronaut", "grace_hopper", "cpu")
+    rows = read_manifest(again)
+    assert rows and {row.source_sha256 for row in rows} == {sha256_of(fake.video)}
+    assert all(row.label == "fake" and row.identity == "astronaut" for row in rows)
+    assert read_manifest(build.attack_manifest(fake.video, out, "astronaut", "grace_hopper", "cpu")) == rows  # kept
