@@ -3,7 +3,7 @@
 Usage: python benchmarks/bench_merge.py --model MODEL_DIR --probe PROBE.mp4 --probe-faces faces.csv
        --src-faces faces.csv [--vary colour=rct,lct,mkl,hist,none] [--vary sharpen=0,0.5,1]
        [--vary detail=0.5,1] [--vary src_detail=0,0.5] [--vary temporal=0] [--vary feature_fit=0,1]
-       [--vary keep_mouth=0] [--vary keep_eyes=0] [--vary keep_lips=0]
+       [--vary keep_mouth=0] [--vary keep_eyes=0] [--vary keep_lips=0] [--vary chroma_clamp=98]
        [--base sharpen=1] [--detail-limit 12] [--threads 1] [--out bench_out/merge]
 
 One trained model, one dst clip: the clip is swapped once with the defaults of
@@ -36,8 +36,8 @@ def switch(text: str) -> bool:
     return text.lower() in ("1", "true", "yes")
 
 
-SETTINGS = {"colour": str, "blend": str, "mask": str, "mask_erode": int, "mask_blur": int, "sharpen": float,
-            "detail": float, "src_detail": float, "temporal": float, "feature_fit": float,
+SETTINGS = {"colour": str, "chroma_clamp": float, "blend": str, "mask": str, "mask_erode": int, "mask_blur": int,
+            "sharpen": float, "detail": float, "src_detail": float, "temporal": float, "feature_fit": float,
             "keep_mouth": switch, "keep_eyes": switch, "keep_lips": switch}
 FIGURES = ("facenet_accept_rate", "dlib_accept_rate", "similarity_to_src", "sharpness_ratio", "seam_colour_ratio",
            "seam_gradient_ratio", "fringe_ratio", "pose_error_iod", "flicker_ratio")

@@ -119,6 +119,35 @@ def test_colour_transfers_match_the_statistics_they_promise() -> None:
     assert np.array_equal(COLOUR_TRANSFERS.get("none")(face, target, mask), face)
 
 
+def test_chroma_clamp_pulls_a_purple_blotch_onto_dsts_skin_hues_and_leaves_the_rest() -> None:
+    """A skin-toned face with a purple patch (a model's lid): the patch's a*b* come back to the edge of the target
+    skin's range, its lightness stays, and skin pixels inside the range are untouched."""
+    import cv2
+
+    from swaplab.generate.colour import clamp_chroma
+
+    rng = np.random.default_rng(2)
+    skin = np.array([0.85, 0.62, 0.52], np.float32)
+    target = np.clip(skin + rng.normal(0, 0.015, (48, 48, 3)), 0, 1).astype(np.float32)
+    face = np.clip(skin + rng.normal(0, 0.005, (48, 48, 3)), 0, 1).astype(np.float32)
+    face[10:18, 10:30] = (0.55, 0.35, 0.6)  # purple
+    mask = np.ones((48, 48), np.float32)
+    out = clamp_chroma(face, target, mask, 98)
+    lab = lambda image: cv2.cvtColor(image, cv2.COLOR_RGB2LAB)  # noqa: E731
+    ab_target = lab(target)[..., 1:].reshape(-1, 2)
+    before, after = lab(face)[14, 20], lab(out)[14, 20]
+    median = np.median(ab_target, axis=0)
+    widest = np.linalg.norm(ab_target - median, axis=1).max()  # the target skin's farthest hue
+    assert np.linalg.norm(before[1:] - median) > 3 * widest  # the patch's hue lies far outside
+    assert np.linalg.norm(after[1:] - median) < 1.1 * widest  # and is pulled back in to the skin's edge
+    assert abs(after[0] - before[0]) < 2  # its lightness kept
+    np.testing.assert_allclose(out[30:, 30:], face[30:, 30:], atol=2e-3)  # skin within the range untouched
+    from swaplab.generate.swap import SwapConfig
+
+    with pytest.raises(SwaplabError, match="chroma-clamp 30"):
+        SwapConfig(model=Path("m"), dst=Path("d.mp4"), out=Path("o"), chroma_clamp=30)
+
+
 def test_blending_pastes_inside_the_mask_only() -> None:
     frame = np.zeros((64, 80, 3), np.uint8)
     face = np.ones((32, 32, 3), np.float32)
