@@ -30,7 +30,7 @@ FEATURE_FIT_HELP = ("Share of the shift, turn and scale that moves the swapped f
 KEEP_EYES_HELP = ("Leave dst's own eye openings (iris, whites, catchlights, inside the lid margins of dst's Face Mesh) "
                   "in place of the model's, which renders them soft (with the mesh mask, the default; default: on).")
 CHROMA_CLAMP_HELP = ("Pull the swapped face's hues into dst's own range (CIELAB a*b*, out to this percentile of "
-                     "dst's skin; a model's purple lids and nostrils), 50-100, or 0 for none (default: 98).")
+                     "dst's skin; a model's purple lids and nostrils), 50-100, or 0 for none (default: 0; 98 measured in the README).")
 KEEP_LIPS_HELP = ("Leave dst's own lips where its mouth is closed (Face Mesh inner-lip gap), in place of the parted, "
                   "dark mouth a model of a talking src draws over them (with the mesh mask; default: on).")
 

@@ -127,9 +127,9 @@ class SwapConfig:
     ``mesh.mouth_closure`` gives: fully below an inner-lip gap of 0.02 IOD, not from 0.04), where a model that
     learnt a talking src draws a parted, dark mouth (mesh mask only; on by default, measured in the README).
     ``chroma_clamp`` pulls the face's hues, after the colour transfer, into dst's own range (CIELAB a*b* out
-    to this percentile of dst's pixels in the mask; :func:`colour.clamp_chroma`; 0: off; 98, the default,
-    measured in the README: the colour anomaly share 0.154 -> 0.125 and 0.135 -> 0.116 on two lp_s18 models, both
-    judges unchanged).
+    to this percentile of dst's pixels in the mask; :func:`colour.clamp_chroma`; 0, the default: off; 98 measured
+    in the README: the colour anomaly share 0.154 -> 0.125 and 0.135 -> 0.116 on two lp_s18 models, both judges
+    unchanged).
     ``detail`` adds dst's own fine grey-level texture (periods under about 2.7 model pixels: pores, stubble,
     grain, glints; softly bounded at ``blend.DETAIL_LIMIT`` so dst's brow and eyeliner edges stay out; see
     ``blend.filmed_detail``) to the enlarged face with that weight (0: none; 1, the default;
@@ -153,7 +153,7 @@ class SwapConfig:
     dst_faces: Path | None = None
     dst_ref: Path | None = None
     colour: str = "rct"
-    chroma_clamp: float = 98.0
+    chroma_clamp: float = 0.0
     blend: str = "alpha"
     mask: str = "mesh"
     mask_erode: int = 1
