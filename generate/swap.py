@@ -425,14 +425,22 @@ def made_by(config: SwapConfig, output: SwapOutput) -> bool:
     if not (output.video.exists() and output.fakes.manifest.exists() and output.provenance.exists()):
         return False
     checkpoint = require_input_file(TrainOutput(Path(config.model)).checkpoint)
-    wanted = run_id(resolved(config), sha256_of(checkpoint), sha256_of(require_input_file(Path(config.dst))))
+    dst = require_input_file(Path(config.dst))
+    digests = {str(dst): sha256_of(dst)}  # dst is among the hashed inputs too: read it once
+    wanted = run_id(resolved(config), sha256_of(checkpoint), digests[str(dst)])
     provenance = json.loads(output.provenance.read_text())
     if provenance.get("generator_run") != wanted:
         return False
     if any(row.generator_run != wanted for row in read_manifest(output.fakes.manifest)):
         return False
-    inputs = provenance.get("inputs_sha256", {})
-    return all(Path(path).is_file() and sha256_of(Path(path)) == digest for path, digest in inputs.items())
+    for path, digest in provenance.get("inputs_sha256", {}).items():
+        if not Path(path).is_file():
+            return False
+        if path not in digests:
+            digests[path] = sha256_of(Path(path))
+        if digests[path] != digest:
+            return False
+    return True
 
 
 def run(config: SwapConfig) -> SwapOutput:
