@@ -11,7 +11,9 @@ FaceNet on keyframes), then gives each track the hand label of the points that f
 
 * clusters, and mixed clusters (holding tracks of two labels: the failure that mixes a face set);
 * genuine track pairs joined (one person in one cluster: higher is better) and impostor track pairs
-  joined (two labels in one cluster: should be 0).
+  joined (two labels in one cluster: should be 0);
+* for each clip, each person's labelled tracks and the clusters they fall in (``H:20/5``: 20 tracks
+  in 5 clusters; 1 cluster is best).
 
 It also prints every track's median feature norm (FaceNet's 512-d output before L2 normalisation)
 by label kind, and, with ``--talking-frames N``, the norms of the 17 clear talking heads (first N
@@ -71,6 +73,9 @@ def score(scans: list[Scan], labels: dict[int, str], min_width: float, min_norm:
     for track_id, person in labels.items():
         people_in[groups[track_id]].add(person)
     mixed = [sorted(people) for people in people_in.values() if len(people) > 1]
+    spread = {person: (sum(1 for p in labels.values() if p == person),
+                       len({groups[t] for t, p in labels.items() if p == person}))
+              for person in sorted(set(labels.values())) if not person.startswith("fp_")}
     genuine = impostor = genuine_joined = impostor_joined = 0
     for a, b in combinations(sorted(labels), 2):
         joined = groups[a] == groups[b]
@@ -79,7 +84,7 @@ def score(scans: list[Scan], labels: dict[int, str], min_width: float, min_norm:
         elif not labels[a].startswith("fp_"):
             genuine, genuine_joined = genuine + 1, genuine_joined + joined
     return {"clusters": len(set(groups.values())), "mixed": mixed, "genuine": (genuine_joined, genuine),
-            "impostor": (impostor_joined, impostor)}
+            "impostor": (impostor_joined, impostor), "spread": spread}
 
 
 def talking_norms(extractor: Extractor, media: Path, frames: int) -> list[tuple[str, float, float]]:
@@ -141,7 +146,10 @@ def run(args: argparse.Namespace, crops: Path) -> None:
             print(f"  {kind} (person:norm@width): {' '.join(items)}")
         for width in args.widths:
             for norm in args.norms:
-                results[(width, norm)].append({"clip": clip, **score([scan], labels, width, norm)})
+                scored = score([scan], labels, width, norm)
+                results[(width, norm)].append({"clip": clip, **scored})
+                print(f"  {width:.0f} px, {norm:g}: person tracks/clusters "
+                      + " ".join(f"{p}:{n}/{c}" for p, (n, c) in scored["spread"].items()))  # type: ignore[union-attr]
     print("\nmin width, min norm | clusters | mixed clusters | genuine pairs joined | impostor pairs joined")
     for (width, norm), rows in results.items():
         mixed = [f"{Path(str(r['clip'])).stem}:{'+'.join(m)}" for r in rows for m in r["mixed"]]  # type: ignore[union-attr]

@@ -32,6 +32,12 @@ DUPLICATE_IOU = 0.6  # two open tracks overlapping this much follow the same fac
 SMOOTH_ORDER = 2  # polynomial order of the landmark smoothing (Savitzky-Golay)
 SMOOTH_MAX_SHIFT = 0.03  # the most smoothing moves a landmark, x the inter-ocular distance
 SPLIT_DISTANCE = 0.6  # cosine distance to the track's template that ends a track (see clusters.py)
+# A track's first keyframes are all embedded, until it holds this many embeddings; only then does
+# ``embed_every`` thin them out. With one embedding a short track's identity rests on one face:
+# tears_of_steel_multishot.mp4's woman, mid-morph from a robot with glowing rings for eyes, was a
+# 9-frame track embedded once (frame 224, cosine distance 0.45 to the man with glasses of another
+# shot) and joined his face set; embedded on frame 228 too, the track holds the woman.
+YOUNG_TRACK_EMBEDDINGS = 3
 
 
 @dataclass(eq=False)
@@ -139,17 +145,21 @@ class FaceTracker:
         Full detection on every k-th frame of a shot.
     embed_every : int
         A continuing track's identity is checked on every k-th of its keyframes (a new track is
-        always embedded).
+        embedded on each keyframe until it holds ``young_embeddings`` embeddings).
     split_distance : float
         Cosine distance to the track template above which the track ends.
     first_id : int
         Track ids count up from here (unique over a run of several videos).
+    young_embeddings : int
+        Keyframes of a track holding fewer embeddings than this are all embedded.
     """
 
     def __init__(self, detector: FaceDetector, embed: Embedder | None, *, detect_every: int = 4,
-                 embed_every: int = 1, split_distance: float = SPLIT_DISTANCE, first_id: int = 0) -> None:
+                 embed_every: int = 1, split_distance: float = SPLIT_DISTANCE, first_id: int = 0,
+                 young_embeddings: int = YOUNG_TRACK_EMBEDDINGS) -> None:
         self.detector, self.embed = detector, embed
         self.detect_every, self.embed_every, self.split_distance = detect_every, embed_every, split_distance
+        self.young_embeddings = young_embeddings
         self.tracks: list[Track] = []
         self.open: list[Track] = []
         self.next_id = first_id
@@ -202,14 +212,13 @@ class FaceTracker:
         matched = {j: self.open[k] for k, j in pairs}
         for track in matched.values():
             track.keyframes += 1
-        to_embed = [j for j in range(len(detections))
-                    if j not in matched or matched[j].keyframes % self.embed_every == 0]
+        to_embed = [j for j in range(len(detections)) if j not in matched or self._due(matched[j])]
         embeddings = dict(zip(to_embed, self._embeddings(image, [detections[j] for j in to_embed]), strict=True))
         still_open = []
         for j, det in enumerate(detections):
             emb = embeddings.get(j)
             track = matched.get(j)
-            if track is not None and not self._same_person(track, emb):
+            if track is not None and self._checked(track) and not self._same_person(track, emb):
                 self.identity_splits += 1
                 track = None
             track = self._new_track() if track is None else track
@@ -232,6 +241,14 @@ class FaceTracker:
                 return
             track.add(index, found, "tracked")
             previous = found
+
+    def _due(self, track: Track) -> bool:
+        """Whether a continuing track is embedded on this keyframe: while young, or every ``embed_every``-th."""
+        return len(track.embeddings) < self.young_embeddings or self._checked(track)
+
+    def _checked(self, track: Track) -> bool:
+        """Whether a continuing track's identity is checked on this keyframe (every ``embed_every``-th)."""
+        return track.keyframes % self.embed_every == 0
 
     def _embeddings(self, image: np.ndarray, detections: list[Detection]) -> list[tuple[float, np.ndarray] | None]:
         """One (feature norm, (D,) unit embedding) per detection (None for each when the check is off)."""

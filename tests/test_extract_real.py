@@ -153,3 +153,19 @@ def test_blurred_small_faces_in_hikers_join_no_one_else(media: Path, tmp_path: P
         stretches_of_cluster.setdefault(r.cluster_id, set()).add(r.frame_index >= 36)
     assert {True, False} <= {s for stretches in stretches_of_cluster.values() for s in stretches}
     assert all(len(stretches) == 1 for stretches in stretches_of_cluster.values()), stretches_of_cluster
+
+
+def test_a_short_track_of_a_morphing_face_joins_no_one_else(media: Path, tmp_path: Path) -> None:
+    # tears_of_steel frames 150-239: the man with glasses (to frame 184), then, after cuts, the woman
+    # morphing from a robot with glowing rings for eyes (frames 223-231) and the woman (232-239).
+    # Embedded once, on frame 224, the morph's track was 0.45 from the man and joined his face set.
+    clip = write_video(frames_of(media / "multi" / "tears_of_steel_multishot.mp4", 150, 240),
+                       tmp_path / "morph.mp4", fps=24)
+    output = run_extract(ExtractConfig(inputs=(clip,), out=tmp_path / "out", crop_size=64, mesh=False,
+                                       device="cpu"))
+    rows = [r for r in faces_only(read_manifest(output.all_faces)) if r.bbox[2] - r.bbox[0] > 80]  # no false positives
+    man = {r.cluster_id for r in rows if r.frame_index < 35}
+    woman = {r.cluster_id for r in rows if r.frame_index >= 73}
+    assert len(man) == 1 and woman and not man & woman, (man, woman)
+    kept = kept_only(rows)
+    assert kept and max(r.frame_index for r in kept) < 35
