@@ -16,7 +16,7 @@ FaceNet on keyframes), then gives each track the hand label of the points that f
   in 5 clusters; 1 cluster is best).
 
 It also prints every track's median feature norm (FaceNet's 512-d output before L2 normalisation)
-by label kind, and, with ``--talking-frames N``, the norms of the 17 clear talking heads (first N
+and best MTCNN score (``faces.clusters.MIN_FACE_SCORE``) by label kind, and, with ``--talking-frames N``, the norms of the 17 clear talking heads (first N
 frames each), which a threshold must stay below (``faces.clusters.MIN_IDENTITY_NORM``), and with
 ``--photos`` those of the largest face of every photo in ``photos/`` (clear frontal photos, some
 scanned).
@@ -141,9 +141,9 @@ def run(args: argparse.Namespace, crops: Path) -> None:
         for track in scan.tracks:
             person = labels.get(track.track_id, "?")
             kind = "unlabelled" if person == "?" else "false positive" if person.startswith("fp_") else "face"
-            by_kind[kind].append(f"{person}:{track.feature_norm:.1f}@{track.median_width:.0f}px")
+            by_kind[kind].append(f"{person}:{track.feature_norm:.1f}@{track.median_width:.0f}px/{track.best_score:.2f}")
         for kind, items in by_kind.items():
-            print(f"  {kind} (person:norm@width): {' '.join(items)}")
+            print(f"  {kind} (person:norm@width/best MTCNN score): {' '.join(items)}")
         for width in args.widths:
             for norm in args.norms:
                 scored = score([scan], labels, width, norm)

@@ -66,7 +66,10 @@ class ExtractConfig:
     track there. ``min_identity_width``: tracks with faces narrower than this (median box width,
     px) are not clustered with others (``faces.clusters.MIN_IDENTITY_WIDTH``); nor are tracks whose
     median FaceNet feature norm is below ``min_identity_norm`` (``faces.clusters.MIN_IDENTITY_NORM``:
-    blurred, occluded or cut-off faces, detector false positives).
+    blurred, occluded or cut-off faces, detector false positives). A track is clearly a face when it
+    is identifiable so, or MTCNN scored one of its faces at least ``min_face_score``
+    (``faces.clusters.MIN_FACE_SCORE``); an input without such a track has no face (an error), and
+    ``largest`` keeps only a cluster holding one.
     """
 
     inputs: tuple[Path, ...]
@@ -85,6 +88,7 @@ class ExtractConfig:
     cluster_threshold: float = clusters.CLUSTER_DISTANCE
     min_identity_width: float = clusters.MIN_IDENTITY_WIDTH
     min_identity_norm: float = clusters.MIN_IDENTITY_NORM
+    min_face_score: float = clusters.MIN_FACE_SCORE
     split_threshold: float = SPLIT_DISTANCE
     embed_every: int = 2
     mesh: bool = True
@@ -108,6 +112,8 @@ class ExtractConfig:
             raise SwaplabError(f"--faces {self.faces!r}: choose one of {FACE_RULES}")
         if self.faces == "ref" and not self.identity_ref:
             raise SwaplabError("--faces ref needs --identity-ref images")
+        if not 0 <= self.min_face_score <= 1:
+            raise SwaplabError(f"min_face_score {self.min_face_score:g}: an MTCNN score, 0 to 1")
         if self.max_frames is not None and self.max_frames < 1:
             raise SwaplabError("max_frames must be >= 1")
         if not self.inputs:
@@ -247,6 +253,13 @@ class Extractor:
         self.next_track = tracker.next_id
         if not scan.tracks:
             raise SwaplabError(f"{source}: no face found in any of {len(scan.frames)} frames")
+        cfg = self.config
+        if not any(clear_face(t, cfg.min_identity_width, cfg.min_identity_norm, cfg.min_face_score) for t in scan.tracks):
+            best = max(t.best_score for t in scan.tracks)
+            faces = sum(len(t.faces) for t in scan.tracks)
+            raise SwaplabError(f"{source}: no face found in any of {len(scan.frames)} frames ({faces} unclear "
+                               f"detection{'s' * (faces != 1)}: best detector score {best:.2f}, under "
+                               f"{cfg.min_face_score:g}, and too small or unclear for FaceNet)")
         return scan
 
     def _decoded(self, info: MediaInfo, shots: ShotDetector) -> Iterator[tuple[Frame, int]]:
@@ -394,22 +407,29 @@ def _face_mesh():
 
 
 def summaries(scans: list[Scan], min_width: float = clusters.MIN_IDENTITY_WIDTH,
-              min_norm: float = clusters.MIN_IDENTITY_NORM) -> list[clusters.TrackSummary]:
+              min_norm: float = clusters.MIN_IDENTITY_NORM,
+              min_score: float = clusters.MIN_FACE_SCORE) -> list[clusters.TrackSummary]:
     """One :class:`~swaplab.faces.clusters.TrackSummary` per track of every scanned input.
 
     A track whose median face box is narrower than ``min_width`` px, or whose median FaceNet feature
     norm is below ``min_norm``, gets no embedding: FaceNet cannot tell people apart on such faces,
     so it is a cluster of its own and matches no reference. Otherwise its embedding is the mean of
-    its ``clusters.BEST_FACES`` embedded faces of highest feature norm.
+    its ``clusters.BEST_FACES`` embedded faces of highest feature norm. ``clear`` is :func:`clear_face`.
     """
     return [clusters.TrackSummary(t.track_id, scan.video_id, len(t.faces),
                                   t.template(best=clusters.BEST_FACES) if identifiable(t, min_width, min_norm) else None,
-                                  t.total_area, frozenset(t.faces)) for scan in scans for t in scan.tracks]
+                                  t.total_area, frozenset(t.faces), clear_face(t, min_width, min_norm, min_score))
+            for scan in scans for t in scan.tracks]
 
 
 def identifiable(track: Track, min_width: float, min_norm: float) -> bool:
     """Whether FaceNet can tell this track's person from others: faces wide and clear enough."""
     return track.median_width >= min_width and track.feature_norm >= min_norm
+
+
+def clear_face(track: Track, min_width: float, min_norm: float, min_score: float) -> bool:
+    """Whether a track is clearly a face: identifiable, or one of its faces scored ``min_score`` by MTCNN."""
+    return identifiable(track, min_width, min_norm) or track.best_score >= min_score
 
 
 def run_extract(config: ExtractConfig) -> ExtractOutput:
@@ -422,7 +442,7 @@ def run_extract(config: ExtractConfig) -> ExtractOutput:
     references = extractor.references(config.identity_ref, "identity reference")
     exclude = extractor.references(config.exclude_ref, "exclude reference")
     scans = [extractor.scan(source) for source in sources]
-    tracks = summaries(scans, config.min_identity_width, config.min_identity_norm)
+    tracks = summaries(scans, config.min_identity_width, config.min_identity_norm, config.min_face_score)
     groups = clusters.cluster_tracks(tracks, config.cluster_threshold)
     kept = clusters.choose(tracks, groups, config.rule, references, exclude, config.ref_threshold)
     rows = [row for scan in scans for row in extractor.write(scan, groups, kept)]

@@ -77,6 +77,11 @@ class Track:
         self.sources[index] = source
 
     @property
+    def best_score(self) -> float:
+        """The highest MTCNN score of the track's faces (0 for none)."""
+        return max((face.score for face in self.faces.values()), default=0.0)
+
+    @property
     def feature_norm(self) -> float:
         """Median FaceNet feature norm over the embedded keyframes (0 when none was embedded)."""
         return float(np.median([quality for quality, _ in self.embeddings])) if self.embeddings else 0.0

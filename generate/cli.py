@@ -30,7 +30,7 @@ FEATURE_FIT_HELP = ("Share of the shift, turn and scale that moves the swapped f
 KEEP_EYES_HELP = ("Leave dst's own eye openings (iris, whites, catchlights, inside the lid margins of dst's Face Mesh) "
                   "in place of the model's, which renders them soft (with the mesh mask, the default; default: on).")
 CHROMA_CLAMP_HELP = ("Pull the swapped face's hues into dst's own range (CIELAB a*b*, out to this percentile of "
-                     "dst's skin; a model's purple lids and nostrils), 50-100, or 0 for none (default: 0; 98 measured in the README).")
+                     "dst's skin; a model's purple lids and nostrils), 50-100, or 0 for none (default: 98).")
 KEEP_LIPS_HELP = ("Leave dst's own lips where its mouth is closed (Face Mesh inner-lip gap), in place of the parted, "
                   "dark mouth a model of a talking src draws over them (with the mesh mask; default: on).")
 
@@ -56,6 +56,9 @@ def extract_command(
     min_identity_norm: float = typer.Option(None, help="Tracks whose median FaceNet feature norm is below this "
                                                        "stay clusters of their own: too blurred, occluded or not a "
                                                        "face to identify (default: 20)."),
+    min_face_score: float = typer.Option(None, help="A track is taken for a face when MTCNN scored a face of it at "
+                                                    "least this, or FaceNet can identify it; an input without one "
+                                                    "has no face (default: 0.95)."),
     mesh: bool = typer.Option(None, "--mesh/--no-mesh", help="Store 478-point Face Mesh landmarks (default: on)."),
     max_frames: int = typer.Option(None, help="Stop each input after this many frames (default: all)."),
     min_face_size: int = typer.Option(None, help="Smallest face in pixels (default: 40)."),
@@ -68,7 +71,8 @@ def extract_command(
                        identity_ref=tuple(identity_ref or ()) or None, exclude_ref=tuple(exclude_ref or ()) or None,
                        faces=faces, ref_threshold=ref_threshold, cluster_threshold=cluster_threshold,
                        min_identity_width=min_identity_width,
-                       min_identity_norm=min_identity_norm, mesh=mesh, max_frames=max_frames,
+                       min_identity_norm=min_identity_norm, min_face_score=min_face_score, mesh=mesh,
+                       max_frames=max_frames,
                        min_face_size=min_face_size, device=device)
     output = extract.run_extract(cfg)
     counts = extract.describe(output)
@@ -145,7 +149,7 @@ def swap_command(
     dst_ref: Path = typer.Option(None, help="Image of the person to replace when dst shows several (extracting here)."),
     colour: str = typer.Option(None, help=f"Colour transfer: {', '.join(COLOUR_TRANSFERS.names())} (default: rct)."),
     blend: str = typer.Option(None, help="alpha or poisson (default: alpha)."),
-    mask: str = typer.Option(None, help="mesh, predicted or template (default: mesh)."),
+    mask: str = typer.Option(None, help=f"{', '.join(swap.MASKS)} (default: mesh)."),
     mask_erode: int = typer.Option(None, help="Mask erosion in px at model resolution (default: 1)."),
     mask_blur: int = typer.Option(None, help="Mask blur in px at model resolution (default: 3)."),
     sharpen: float = typer.Option(None, help="Unsharp-mask amount on the face enlarged into the frame, 0-4 "

@@ -97,7 +97,7 @@ class PipelineConfig:
     keep_mouth: bool = True
     keep_eyes: bool = True
     keep_lips: bool = True
-    chroma_clamp: float = 0.0
+    chroma_clamp: float = 98.0
     src_detail: float = 1.5
     temporal: float = 0.8
     feature_fit: float = 0.5

@@ -54,7 +54,8 @@ from swaplab.generate.models import ModelSpec, SwapModel, build_model
 from swaplab.generate.temporal import PastedFace, TemporalFilter, union
 from swaplab.generate.train import load_checkpoint
 
-MASKS = ("mesh", "predicted", "template")
+MASKS = ("mesh", "mesh-predicted", "predicted", "template")
+MESH_MASKS = ("mesh", "mesh-predicted")  # masks that follow dst's Face Mesh (and so can keep its openings)
 
 # Sigma of the edge of dst's kept mouth opening, as a share of the crop's width: 1 px of a 256 px crop,
 # about 1.5 frame px on the talking heads. The opening is cut out of the mask after the mask's erosion and
@@ -106,6 +107,18 @@ def check_chroma_clamp(percentile: float) -> None:
         raise SwaplabError(f"--chroma-clamp {percentile}: choose 0 (off) or a percentile from 50 to 100")
 
 
+def paste_mask(kind: str, dense: np.ndarray | None, predicted: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """The (R, R) blend mask of one face of the kind ``kind`` (:data:`MASKS`), from dst's Face Mesh ``dense``
+    (478, 2) in the model's crop pixels (None where the mesh found no face: the decoder's mask then), the
+    decoder's own mask ``predicted`` (R, R) and the fixed ellipse ``template`` (R, R)."""
+    if kind == "template":
+        return template
+    if kind in MESH_MASKS and dense is not None:
+        hull = mesh_face_mask(dense, predicted.shape[0])
+        return hull if kind == "mesh" else hull * np.clip(predicted, 0, 1)
+    return predicted
+
+
 @dataclass(frozen=True)
 class SwapConfig:
     """Settings of ``swaplab generate swap``.
@@ -114,7 +127,8 @@ class SwapConfig:
     extraction defaults); ``dst_ref`` an image of the person to replace when dst shows
     several (used when extracting here). ``mask`` is ``mesh`` (the convex hull of the Face
     Mesh face oval on dst's crop; the decoder's mask where the mesh finds no face),
-    ``predicted`` (the decoder's mask) or ``template`` (the fixed ellipse);
+    ``mesh-predicted`` (that hull times the decoder's mask: none of dst's face where the model
+    draws no src face), ``predicted`` (the decoder's mask) or ``template`` (the fixed ellipse);
     ``mask_erode`` / ``mask_blur`` are pixels at the model's resolution. ``sharpen`` is the
     unsharp-mask amount applied to the face once enlarged into the frame (0: none). ``keep_mouth``
     leaves dst's own mouth opening (teeth, tongue, inside the inner lip line of dst's Face Mesh)
@@ -127,9 +141,9 @@ class SwapConfig:
     ``mesh.mouth_closure`` gives: fully below an inner-lip gap of 0.02 IOD, not from 0.04), where a model that
     learnt a talking src draws a parted, dark mouth (mesh mask only; on by default, measured in the README).
     ``chroma_clamp`` pulls the face's hues, after the colour transfer, into dst's own range (CIELAB a*b* out
-    to this percentile of dst's pixels in the mask; :func:`colour.clamp_chroma`; 0, the default: off; 98 measured
-    in the README: the colour anomaly share 0.154 -> 0.125 and 0.135 -> 0.116 on two lp_s18 models, both judges
-    unchanged).
+    to this percentile of dst's pixels in the mask; :func:`colour.clamp_chroma`; 0: off; 98, the default,
+    measured in the README: the colour anomaly share 0.154 -> 0.125 and 0.135 -> 0.116 on two lp_s18 models, both
+    judges unchanged).
     ``detail`` adds dst's own fine grey-level texture (periods under about 2.7 model pixels: pores, stubble,
     grain, glints; softly bounded at ``blend.DETAIL_LIMIT`` so dst's brow and eyeliner edges stay out; see
     ``blend.filmed_detail``) to the enlarged face with that weight (0: none; 1, the default;
@@ -153,7 +167,7 @@ class SwapConfig:
     dst_faces: Path | None = None
     dst_ref: Path | None = None
     colour: str = "rct"
-    chroma_clamp: float = 0.0
+    chroma_clamp: float = 98.0
     blend: str = "alpha"
     mask: str = "mesh"
     mask_erode: int = 1
@@ -264,7 +278,7 @@ class Swapper:
         self.resolution = model.spec.resolution
         self.colour = COLOUR_TRANSFERS.get(config.colour)
         self.template_mask = face_mask(self.resolution, meta["face_type"])
-        self.mesh = FaceMesh() if config.mask == "mesh" or config.feature_fit > 0 else None
+        self.mesh = FaceMesh() if config.mask in MESH_MASKS or config.feature_fit > 0 else None
         self.feature_fit = FeatureFit(config.feature_fit, self.mesh) if config.feature_fit > 0 else None
         bank = (load_bank(config.src_faces, self.resolution, meta["face_type"])
                 if config.src_detail > 0 and config.src_faces else None)
@@ -285,17 +299,13 @@ class Swapper:
     def _paste_mask(self, dense: np.ndarray | None, predicted: np.ndarray) -> np.ndarray:
         """The face's (R, R) blend mask before shaping and before dst's mouth opening is cut out; ``dense`` is
         dst's mesh (478, 2) in the model's crop pixels."""
-        if self.config.mask == "template":
-            return self.template_mask
-        if self.config.mask == "mesh" and dense is not None:
-            return mesh_face_mask(dense, self.resolution)
-        return predicted
+        return paste_mask(self.config.mask, dense, predicted, self.template_mask)
 
     def _keep_dst_regions(self, mask: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
         """A shaped (S, S) mask with dst's openings cut out as asked (:func:`dst_kept_regions`), dst's mesh (478, 2)
         in the same crop's pixels; the mask unchanged unless the mesh mask is used and dst's mesh was found."""
         config = self.config
-        if config.mask != "mesh" or dense is None:
+        if config.mask not in MESH_MASKS or dense is None:
             return mask
         return mask * (1 - dst_kept_regions(dense, mask.shape[0], mouth=config.keep_mouth, eyes=config.keep_eyes,
                                         lips=config.keep_lips))

@@ -10,7 +10,8 @@ deepfakes (cross-dataset). Swap quality comes with the build.
 from __future__ import annotations
 
 import sys
-
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,26 +116,38 @@ def failed_swaps(study: StudyRecord) -> str:
     return f"{study.failed_count} of {len(study.swaps)}: {'; '.join(reasons)}"
 
 
+def explained(error: SwaplabError, study: StudyRecord) -> SwaplabError:
+    """A detector's refusal with the build's failed swaps named: they may be why too few fakes are left."""
+    return SwaplabError(f"{error} (swaps failed: {failed_swaps(study)}; {TRAIN_LONGER})")
+
+
+@contextmanager
+def failed_swaps_named(study: StudyRecord) -> Iterator[None]:
+    """Re-raise a stage's refusal (too few attacks or fakes) with the build's failed swaps named, when it has any."""
+    try:
+        yield
+    except SwaplabError as error:
+        if not study.failed_count:
+            raise
+        raise explained(error, study) from error
+
+
 def run(config: MeasureConfig) -> Path:
     """Run FR vulnerability and detection on the build; return the report page."""
     study = load_build(config.build)
     require_attacks(study)
     out = StudyOutput(Path(config.build))
     check_enrolment(study)
-    fr.run(with_excluded(fr.FRConfig, study, "attacks", genuine=tuple(Path(p) for p in study.genuine),
-                         out=out.fr.folder, backends=config.backends or default_backends(),
-                         bootstrap=config.bootstrap, seed=config.seed, device=config.device))
-    try:
+    with failed_swaps_named(study):  # too few attacks or fakes left for a split
+        fr.run(with_excluded(fr.FRConfig, study, "attacks", genuine=tuple(Path(p) for p in study.genuine),
+                             out=out.fr.folder, backends=config.backends or default_backends(),
+                             bootstrap=config.bootstrap, seed=config.seed, device=config.device))
         detectors = trained_detectors(config, study)
-    except SwaplabError as error:  # too few fakes for the split: say when failed swaps are why
-        if not study.failed_count:
-            raise
-        raise SwaplabError(f"{error} (swaps failed: {failed_swaps(study)}; {TRAIN_LONGER})") from error
-    if config.lipsync:
-        try:
-            lipsync_detector(config, study)
-        except NoSoundError as err:  # the other detectors and FR stand without it
-            print(f"warning: lip-sync detector not run: {err}", file=sys.stderr)
+        if config.lipsync:
+            try:
+                lipsync_detector(config, study)
+            except NoSoundError as err:  # the other detectors and FR stand without it
+                print(f"warning: lip-sync detector not run: {err}", file=sys.stderr)
     if config.test_index is not None:
         crossdata.run(config.test_index, detectors, out.crossdata, config.device)
     save_config(config, out.run_config)

@@ -20,9 +20,9 @@ from swaplab.study import build
 def test_demo_runs_the_whole_study(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = CliRunner().invoke(app, ["demo", "--out", str(out), "--seconds", "2", "--iterations", "2"])
-    # two iterations make smudges: many swaps leave no detectable face (3 of 8 since dst's own eyes stay in
-    # the smudge, at least 4 before), and study run refuses, saying why (every swap failed, or too few fakes left
-    # for the detectors' split) and what to do
+    # two iterations make smudges: many swaps leave no clearly detectable face (5 of 8 since a face must score
+    # 0.95 or be identifiable, 2-3 while dst's own eyes stayed in the smudge), and study run refuses, saying why
+    # (every swap failed, or too few attacks or fakes left for a split) and what to do
     assert result.exit_code == 2, result.output
     study = StudyRecord.from_file(out / "study.json")
     failed = study.failed_count

@@ -169,3 +169,14 @@ def test_a_short_track_of_a_morphing_face_joins_no_one_else(media: Path, tmp_pat
     assert len(man) == 1 and woman and not man & woman, (man, woman)
     kept = kept_only(rows)
     assert kept and max(r.frame_index for r in kept) < 35
+
+
+def test_an_animation_with_a_face_like_shape_is_one_error_line(media: Path, tmp_path: Path) -> None:
+    # the whole clip: on frames 95-96 MTCNN finds a face (score 0.81) in a llama's neck, and Face Mesh
+    # puts a mesh on it; no frame holds a face MTCNN is sure of or FaceNet can identify
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["generate", "extract", str(media / "bad" / "animated_no_human_face.mp4"),
+                                      "--out", str(out), "--device", "cpu", "--no-mesh"])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("error:") == 1 and "no face found in any of 240 frames" in result.output
+    assert "unclear detection" in result.output and not ExtractOutput(out).manifest.exists()

@@ -510,3 +510,24 @@ def test_dst_mesh_is_moved_into_the_enlarged_crop_through_the_frame() -> None:
     assert np.allclose(crop_points(found, record_matrix, detail_matrix), found + 1.5)
     assert np.allclose(crop_points(found, record_matrix, model_matrix), found / 4)
     assert crop_points(None, record_matrix, detail_matrix) is None
+
+
+def test_paste_masks_follow_dsts_mesh_the_decoder_or_the_template() -> None:
+    from swaplab.faces import mesh
+    from swaplab.generate.faceset import mesh_face_mask
+    from swaplab.generate.swap import MASKS, paste_mask
+
+    dense = np.zeros((mesh.N_POINTS, 2))
+    angles = np.linspace(0, 2 * np.pi, len(mesh.FACE_OVAL), endpoint=False)
+    dense[list(mesh.FACE_OVAL)] = np.stack([32 + 20 * np.cos(angles), 32 + 24 * np.sin(angles)], axis=1)
+    predicted = np.zeros((64, 64), np.float32)
+    predicted[:40] = 1.2  # the decoder draws no face below row 40 (and overshoots 1 above it)
+    template = np.full((64, 64), 0.5, np.float32)
+    hull = mesh_face_mask(dense, 64)
+    masks = {kind: paste_mask(kind, dense, predicted, template) for kind in MASKS}
+    np.testing.assert_array_equal(masks["mesh"], hull)
+    np.testing.assert_array_equal(masks["mesh-predicted"][:40], hull[:40])  # predicted clipped to 1
+    assert masks["mesh-predicted"][40:].max() == 0 and hull[40:].max() == 1  # none of dst's chin pasted
+    assert masks["predicted"] is predicted and masks["template"] is template
+    for kind in ("mesh", "mesh-predicted"):  # no mesh found: the decoder's mask
+        assert paste_mask(kind, None, predicted, template) is predicted

@@ -181,6 +181,17 @@ def test_study_record_counts_and_excludes_failed_swaps(tmp_path: Path) -> None:
     measure.require_attacks(back)
     with pytest.raises(SwaplabError, match="every swap failed \\(1 of 1: collapsed\\); no attack to measure"):
         measure.require_attacks(StudyRecord((), (), {}, (_swap("lq", "p2", True),), (), (), {}, ""))
+    refusal = SwaplabError("lip-sync training needs in-sync and out-of-sync windows of at least 1.0 s; got 0 windows")
+    assert str(measure.explained(refusal, back)) == (f"{refusal} (swaps failed: 1 of 3: collapsed; "
+                                                     "train the models longer (--minutes / --iterations))")
+    with pytest.raises(SwaplabError, match="got 0 windows \\(swaps failed: 1 of 3: collapsed; train the models"):
+        with measure.failed_swaps_named(back):
+            raise refusal
+    whole = StudyRecord((), (), {}, (_swap("lq", "p1", False),), (), (), {}, "")
+    with pytest.raises(SwaplabError) as caught:  # no failed swap: the refusal says all there is
+        with measure.failed_swaps_named(whole):
+            raise refusal
+    assert caught.value is refusal
     (tmp_path / "old.json").write_text(json.dumps({"genuine": [], "fakes": {}, "pairs": [], "jobs": []}))
     with pytest.raises(SwaplabError, match="version 1 is from an older swaplab"):
         StudyRecord.from_file(tmp_path / "old.json")
