@@ -3,7 +3,8 @@
 Usage: python benchmarks/bench_merge.py --model MODEL_DIR --probe PROBE.mp4 --probe-faces faces.csv
        --src-faces faces.csv [--vary colour=rct,lct,mkl,hist,none] [--vary sharpen=0,0.5,1]
        [--vary detail=0.5,1] [--vary src_detail=0,0.5] [--vary temporal=0] [--vary feature_fit=0,1]
-       [--vary keep_mouth=0] [--vary keep_eyes=0] [--vary keep_lips=0] [--vary chroma_clamp=98]
+       [--vary keep_mouth=0] [--vary keep_eyes=0] [--vary keep_lips=0] [--vary chroma_clamp=0,90]
+       [--vary mask=mesh-predicted]
        [--base sharpen=1] [--detail-limit 12] [--threads 1] [--out bench_out/merge]
 
 One trained model, one dst clip: the clip is swapped once with the defaults of

@@ -16,8 +16,9 @@ FaceNet on keyframes), then gives each track the hand label of the points that f
   in 5 clusters; 1 cluster is best).
 
 It also prints every track's median feature norm (FaceNet's 512-d output before L2 normalisation)
-and best MTCNN score (``faces.clusters.MIN_FACE_SCORE``) by label kind, and, with ``--talking-frames N``, the norms of the 17 clear talking heads (first N
-frames each), which a threshold must stay below (``faces.clusters.MIN_IDENTITY_NORM``), and with
+and best MTCNN score (``faces.clusters.MIN_FACE_SCORE``) by label kind, and, with
+``--talking-frames N``, the norms of the 17 clear talking heads (first N frames each), which a
+threshold must stay below (``faces.clusters.MIN_IDENTITY_NORM``), and with
 ``--photos`` those of the largest face of every photo in ``photos/`` (clear frontal photos, some
 scanned).
 """

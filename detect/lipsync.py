@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from swaplab.core.device import intra_op_threads
-from swaplab.core.errors import SwaplabError
+from swaplab.core.errors import SwaplabError, TooFewSamplesError
 from swaplab.core.fileio import save_torch_file, write_json_atomic
 from swaplab.core.registry import Registry
 from swaplab.detect.syncfeatures import GRID_FPS, N_MOUTH, SyncFeatures
@@ -272,7 +272,7 @@ class LipSyncDetector:
             partners = [(i, s, self._audio_for(i, s, sizes, rng)) for i, s, _, _, label in pairs if label == 0]
             pairs += [(i, s, *partner, 1) for i, s, partner in partners if partner is not None]
         if len({pair[-1] for pair in pairs}) < 2:
-            raise SwaplabError("lip-sync training needs in-sync and out-of-sync windows of at least "
+            raise TooFewSamplesError("lip-sync training needs in-sync and out-of-sync windows of at least "
                                f"{self.window} s; got {len(pairs)} windows")
         x = np.stack([self._assemble(parts[i], s, parts[j], a) for i, s, j, a, _ in pairs])
         return x, np.array([pair[-1] for pair in pairs], np.float32)
@@ -284,7 +284,7 @@ class LipSyncDetector:
         torch.manual_seed(self.seed)
         windows = [self._windows(v) for v in videos]
         if not any(len(w.starts) for w in windows):
-            raise SwaplabError(f"no training video has a {self.window} s window with a face and audio")
+            raise TooFewSamplesError(f"no training video has a {self.window} s window with a face and audio")
         self._fit_pca([w for w in windows if w.valid.any()])
         parts = [self._project(w) for w in windows]
         self.model_ = SyncLSTM(self._inputs, self.hidden)

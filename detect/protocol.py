@@ -38,7 +38,7 @@ import pandas as pd
 
 from swaplab.core import metrics
 from swaplab.core.config import save_config
-from swaplab.core.errors import SwaplabError
+from swaplab.core.errors import SwaplabError, TooFewSamplesError
 from swaplab.core.fileio import require_writable_dir, write_json_atomic, write_text_atomic
 from swaplab.core.media import read_image
 from swaplab.datasets.manifest import (FaceRecord, check_relative_path, faces_only, fake_video_key, matches_excluded,
@@ -189,7 +189,7 @@ def check_split(rows: pd.DataFrame) -> None:
         part = rows[rows.split == split]
         for label, name in ((0, "real"), (1, "fake")):
             if (part.label == label).sum() < 2:
-                raise SwaplabError(f"too few {name} faces in the {split} split ({(part.label == label).sum()}): "
+                raise TooFewSamplesError(f"too few {name} faces in the {split} split ({(part.label == label).sum()}): "
                                    "add videos or identities, or lower --frame-step")
 
 
@@ -210,7 +210,7 @@ def tier_metrics(scores: pd.DataFrame, tier: str) -> dict[str, float]:
 
     dev_att, dev_bon, ev_att, ev_bon = part("dev", 1), part("dev", 0), part("eval", 1), part("eval", 0)
     if min(map(len, (dev_att, dev_bon, ev_att, ev_bon))) == 0:
-        raise SwaplabError(f"tier {tier!r} lacks faces in dev or eval")
+        raise TooFewSamplesError(f"tier {tier!r} lacks faces in dev or eval")
     dev_eer, threshold = metrics.detection_eer(dev_att, dev_bon)
     apcer, bpcer = metrics.apcer_bpcer(ev_att, ev_bon, threshold)
     at_far10 = metrics.bpcer_at_apcer(dev_att, dev_bon, 0.10)[1]

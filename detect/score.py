@@ -35,7 +35,8 @@ def run(config: ScoreConfig) -> float:
     with tempfile.TemporaryDirectory(prefix="swaplab-score-") as work:
         manifest = extract.run(extract.ExtractConfig(inputs=(Path(config.video),), out=Path(work),
                                                      crop_size=preprocessing.crop_size,
-                                                     face_type=preprocessing.face_type, device=config.device))
+                                                     face_type=preprocessing.face_type, device=config.device,
+                                                     min_face_score=0.0))  # a fake's unclear face is scored too
         records = faces_only(read_manifest(manifest))
         faces = np.stack([read_image(check_relative_path(r.crop_path, manifest)) for r in records])
     scores = detector.score(faces)

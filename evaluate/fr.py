@@ -32,7 +32,7 @@ import pandas as pd
 
 from swaplab.core import metrics
 from swaplab.core.config import save_config
-from swaplab.core.errors import SwaplabError
+from swaplab.core.errors import SwaplabError, TooFewSamplesError
 from swaplab.datasets.outputs import SCORE_TABLE, FROutput
 from swaplab.core.fileio import require_writable_dir, write_json_atomic, write_text_atomic
 from swaplab.evaluate.protocol import (Face, Probe, assign_probes, check_inputs, choose_split, exclude_fakes,
@@ -145,7 +145,7 @@ def _parts(scores: pd.DataFrame, tier: str) -> dict[tuple[str, str], pd.DataFram
             for kind in ("genuine", "zei", "attack") for split in ("dev", "eval")}
     for (kind, split), frame in part.items():
         if frame.empty:
-            raise SwaplabError(f"no {kind} scores in the {split} split for tier {tier!r}: add probe videos")
+            raise TooFewSamplesError(f"no {kind} scores in the {split} split for tier {tier!r}: add probe videos")
     return part
 
 

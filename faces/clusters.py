@@ -21,8 +21,7 @@ different people; a track/photo embedding is the mean of up to 3 face embeddings
 
 Rules (``--faces``), each named in the manifest's ``selection`` column:
 
-largest-cluster  the cluster with the most faces, of those holding a clear face (``MIN_FACE_SCORE``; the
-                 default without references)
+largest-cluster  the cluster with the most faces (default without references)
 identity-ref     tracks within ``ref_threshold`` cosine distance of any ``--identity-ref`` image
 all              every face
 ``--exclude-ref`` images drop matching tracks after any rule.
@@ -65,13 +64,14 @@ MIN_IDENTITY_WIDTH = 32.0
 # (7 without it; 1 at 18, 19 and 19.5) and 86 of 231 genuine pairs (99 without it; 65 at 21). The sides
 # overlap: one of the 52 MEDS photos (clear, scanned) scores 19.6 and is left a cluster of its own.
 MIN_IDENTITY_NORM = 20.0
-# A track is taken for a face when MTCNN scored one of its faces at least this high, or FaceNet can
-# identify it (MIN_IDENTITY_WIDTH, MIN_IDENTITY_NORM). Measured with benchmarks/identity_by_quality.py's
-# labels (2026-11-28, best score and median norm per track): the 12 labelled false-positive tracks (hands, a
-# railing, an ear) score 0.71-0.99 with norms 13.5-18.1, so none is identifiable; faces that are neither
-# are the man behind a card in group_one_shot (0.74-0.93, 30 px) and two short, small or cut-off tracks
-# (0.88, 0.90). bad/animated_no_human_face.mp4 (a llama's neck, frames 95-96): 0.81, norm 14.1. An input
-# with no such track has no face; the largest-cluster rule keeps only clusters holding one.
+# A track is taken for a face when MTCNN scored one of its faces (detected or tracked) at least this high,
+# or FaceNet can identify it (MIN_IDENTITY_WIDTH, MIN_IDENTITY_NORM). Measured with
+# benchmarks/identity_by_quality.py (2026-11-28, best score and median norm per labelled track): the 12
+# false-positive tracks (hands, a railing, an ear) score 0.71-0.99 with norms 13.5-18.1, none identifiable;
+# tracks of people score 0.98 or more or are identifiable, except the man behind a card in group_one_shot
+# (0.88-0.96, 30 px) and three short, small or cut-off tracks (0.90-0.93). bad/animated_no_human_face.mp4
+# (a llama's neck, frames 95-96): 0.81, norm 14.1. An input with no such track has no face (extraction
+# refuses it); 0 turns the rule off.
 MIN_FACE_SCORE = 0.95
 CANNOT_LINK = 1e6  # distance between two tracks seen in one frame: average linkage never joins them
 BEST_FACES = 3
@@ -81,8 +81,8 @@ FACE_RULES = ("largest", "ref", "all")
 @dataclass(frozen=True)
 class TrackSummary:
     """What selection needs of one track: ids, size (faces, summed face area in px^2), its (D,)
-    L2-normalised embedding (or None), the frames it has a face in (two tracks sharing a frame of
-    one video are two people) and whether it is clearly a face (``MIN_FACE_SCORE``)."""
+    L2-normalised embedding (or None) and the frames it has a face in (two tracks sharing a frame of
+    one video are two people)."""
 
     track_id: int
     video_id: str
@@ -90,7 +90,6 @@ class TrackSummary:
     embedding: np.ndarray | None
     area: float = 0.0
     frames: frozenset[int] = frozenset()
-    clear: bool = True
 
 
 def cluster_embeddings(embeddings: np.ndarray, threshold: float = CLUSTER_DISTANCE,
@@ -180,10 +179,9 @@ def choose(tracks: Sequence[TrackSummary], clusters: dict[int, int], rule: str,
 
 def _largest(tracks: Sequence[TrackSummary], clusters: dict[int, int], exclude: np.ndarray | None,
              ref_threshold: float) -> int:
-    """The cluster with the most faces among those holding a clear face, not counting excluded tracks (ids
-    are ranked by size already)."""
+    """The cluster with the most faces, not counting excluded tracks (ids are ranked by size already)."""
     near = distances(tracks, exclude) if exclude is not None else {}
-    left = [clusters[t.track_id] for t in tracks if t.clear and near.get(t.track_id, np.inf) > ref_threshold]
+    left = [clusters[t.track_id] for t in tracks if near.get(t.track_id, np.inf) > ref_threshold]
     return min(left, default=-1)
 
 

@@ -68,8 +68,9 @@ class ExtractConfig:
     median FaceNet feature norm is below ``min_identity_norm`` (``faces.clusters.MIN_IDENTITY_NORM``:
     blurred, occluded or cut-off faces, detector false positives). A track is clearly a face when it
     is identifiable so, or MTCNN scored one of its faces at least ``min_face_score``
-    (``faces.clusters.MIN_FACE_SCORE``); an input without such a track has no face (an error), and
-    ``largest`` keeps only a cluster holding one.
+    (``faces.clusters.MIN_FACE_SCORE``; 0: any detection); an input without such a track has no face
+    (an error). Measurement code that must see every face a detector would find (fakes in the study,
+    ``detect score``) sets it to 0.
     """
 
     inputs: tuple[Path, ...]
@@ -257,9 +258,10 @@ class Extractor:
         if not any(clear_face(t, cfg.min_identity_width, cfg.min_identity_norm, cfg.min_face_score) for t in scan.tracks):
             best = max(t.best_score for t in scan.tracks)
             faces = sum(len(t.faces) for t in scan.tracks)
-            raise SwaplabError(f"{source}: no face found in any of {len(scan.frames)} frames ({faces} unclear "
-                               f"detection{'s' * (faces != 1)}: best detector score {best:.2f}, under "
-                               f"{cfg.min_face_score:g}, and too small or unclear for FaceNet)")
+            raise SwaplabError(f"{source}: no face found in any of {len(scan.frames)} frames ({faces} "
+                               f"detection{'s' * (faces != 1)}, none a clear face: best detector score {best:.3f}, "
+                               f"under {cfg.min_face_score:g}, and too small or blurred for FaceNet; "
+                               "--min-face-score 0 takes any detection)")
         return scan
 
     def _decoded(self, info: MediaInfo, shots: ShotDetector) -> Iterator[tuple[Frame, int]]:
@@ -407,19 +409,17 @@ def _face_mesh():
 
 
 def summaries(scans: list[Scan], min_width: float = clusters.MIN_IDENTITY_WIDTH,
-              min_norm: float = clusters.MIN_IDENTITY_NORM,
-              min_score: float = clusters.MIN_FACE_SCORE) -> list[clusters.TrackSummary]:
+              min_norm: float = clusters.MIN_IDENTITY_NORM) -> list[clusters.TrackSummary]:
     """One :class:`~swaplab.faces.clusters.TrackSummary` per track of every scanned input.
 
     A track whose median face box is narrower than ``min_width`` px, or whose median FaceNet feature
     norm is below ``min_norm``, gets no embedding: FaceNet cannot tell people apart on such faces,
     so it is a cluster of its own and matches no reference. Otherwise its embedding is the mean of
-    its ``clusters.BEST_FACES`` embedded faces of highest feature norm. ``clear`` is :func:`clear_face`.
+    its ``clusters.BEST_FACES`` embedded faces of highest feature norm.
     """
     return [clusters.TrackSummary(t.track_id, scan.video_id, len(t.faces),
                                   t.template(best=clusters.BEST_FACES) if identifiable(t, min_width, min_norm) else None,
-                                  t.total_area, frozenset(t.faces), clear_face(t, min_width, min_norm, min_score))
-            for scan in scans for t in scan.tracks]
+                                  t.total_area, frozenset(t.faces)) for scan in scans for t in scan.tracks]
 
 
 def identifiable(track: Track, min_width: float, min_norm: float) -> bool:
@@ -442,7 +442,7 @@ def run_extract(config: ExtractConfig) -> ExtractOutput:
     references = extractor.references(config.identity_ref, "identity reference")
     exclude = extractor.references(config.exclude_ref, "exclude reference")
     scans = [extractor.scan(source) for source in sources]
-    tracks = summaries(scans, config.min_identity_width, config.min_identity_norm, config.min_face_score)
+    tracks = summaries(scans, config.min_identity_width, config.min_identity_norm)
     groups = clusters.cluster_tracks(tracks, config.cluster_threshold)
     kept = clusters.choose(tracks, groups, config.rule, references, exclude, config.ref_threshold)
     rows = [row for scan in scans for row in extractor.write(scan, groups, kept)]

@@ -10,8 +10,9 @@ continues the track, and the frames in between are followed back from it. A trac
 * a shot cut starts (tracks never cross a cut; the frames held for following a new face back
   are cleared too),
 * no detection of the next keyframe overlaps its last box (ONet lost it and it is gone),
-* the face's identity changes: on keyframes the face's FaceNet embedding is compared with the
-  track's running template (mean of its embeddings so far); a cosine distance above
+* the face's identity changes: on keyframes (each of a young track's first ones, then every
+  ``embed_every``-th) the face's FaceNet embedding is compared with the track's running template
+  (mean of its embeddings so far); a cosine distance above
   ``split_distance`` ends the track and starts a new one (a person walking in front of another,
   a box that slid onto a neighbour).
 """
@@ -32,11 +33,12 @@ DUPLICATE_IOU = 0.6  # two open tracks overlapping this much follow the same fac
 SMOOTH_ORDER = 2  # polynomial order of the landmark smoothing (Savitzky-Golay)
 SMOOTH_MAX_SHIFT = 0.03  # the most smoothing moves a landmark, x the inter-ocular distance
 SPLIT_DISTANCE = 0.6  # cosine distance to the track's template that ends a track (see clusters.py)
-# A track's first keyframes are all embedded, until it holds this many embeddings; only then does
-# ``embed_every`` thin them out. With one embedding a short track's identity rests on one face:
+# A track's first keyframes are all embedded (and checked), until it holds this many embeddings; only
+# then does ``embed_every`` thin them out. With one embedding a short track's identity rests on one face:
 # tears_of_steel_multishot.mp4's woman, mid-morph from a robot with glowing rings for eyes, was a
 # 9-frame track embedded once (frame 224, cosine distance 0.45 to the man with glasses of another
-# shot) and joined his face set; embedded on frame 228 too, the track holds the woman.
+# shot) and joined his face set; embedded on frame 228 too (0.50 from frame 224: no split), the track
+# holds the woman.
 YOUNG_TRACK_EMBEDDINGS = 3
 
 
@@ -150,13 +152,13 @@ class FaceTracker:
         Full detection on every k-th frame of a shot.
     embed_every : int
         A continuing track's identity is checked on every k-th of its keyframes (a new track is
-        embedded on each keyframe until it holds ``young_embeddings`` embeddings).
+        embedded and checked on each keyframe until it holds ``young_embeddings`` embeddings).
     split_distance : float
         Cosine distance to the track template above which the track ends.
     first_id : int
         Track ids count up from here (unique over a run of several videos).
     young_embeddings : int
-        Keyframes of a track holding fewer embeddings than this are all embedded.
+        Keyframes of a track holding fewer embeddings than this are all embedded and checked.
     """
 
     def __init__(self, detector: FaceDetector, embed: Embedder | None, *, detect_every: int = 4,
@@ -223,7 +225,7 @@ class FaceTracker:
         for j, det in enumerate(detections):
             emb = embeddings.get(j)
             track = matched.get(j)
-            if track is not None and self._checked(track) and not self._same_person(track, emb):
+            if track is not None and not self._same_person(track, emb):
                 self.identity_splits += 1
                 track = None
             track = self._new_track() if track is None else track
@@ -248,12 +250,9 @@ class FaceTracker:
             previous = found
 
     def _due(self, track: Track) -> bool:
-        """Whether a continuing track is embedded on this keyframe: while young, or every ``embed_every``-th."""
-        return len(track.embeddings) < self.young_embeddings or self._checked(track)
-
-    def _checked(self, track: Track) -> bool:
-        """Whether a continuing track's identity is checked on this keyframe (every ``embed_every``-th)."""
-        return track.keyframes % self.embed_every == 0
+        """Whether a continuing track is embedded (and its identity checked) on this keyframe: while it holds
+        fewer than ``young_embeddings`` embeddings, then on every ``embed_every``-th."""
+        return len(track.embeddings) < self.young_embeddings or track.keyframes % self.embed_every == 0
 
     def _embeddings(self, image: np.ndarray, detections: list[Detection]) -> list[tuple[float, np.ndarray] | None]:
         """One (feature norm, (D,) unit embedding) per detection (None for each when the check is off)."""

@@ -51,8 +51,10 @@ from swaplab.study import segments
 from swaplab.study.pairs import lookalike_pairs, read_pairs
 
 EXECUTORS = ("local", "ray")
-# One extraction setting for every face of the study: enrolment, training, real probes and fakes.
-EXTRACTION = {"crop_size": 256, "face_type": "whole_face", "detect_every": 4, "smooth": 0}
+# One extraction setting for every face of the study: enrolment, training, real probes and fakes. Any face
+# MTCNN finds counts (min_face_score 0): a fake's blurred face is an attack FR and the detectors must meet,
+# not a face to leave out.
+EXTRACTION = {"crop_size": 256, "face_type": "whole_face", "detect_every": 4, "smooth": 0, "min_face_score": 0.0}
 ROLES = {"enrol": "first segment of each person: FR enrolment template only",
          "train": "generator training and look-alike pairing only",
          "probe": "genuine probes, and the segments swapped into attacks"}

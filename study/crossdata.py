@@ -56,7 +56,7 @@ def extract_test_set(index: Path, out: Path, crop_size: int, face_type: str, dev
             try:
                 extract.run(extract.ExtractConfig(inputs=(root / record.path,), out=faces.folder,
                                                   identity=record.identity, crop_size=crop_size, face_type=face_type,
-                                                  device=device))
+                                                  device=device, min_face_score=0.0))  # fakes' unclear faces too
             except SwaplabError:
                 skipped.append(record.path)
                 continue

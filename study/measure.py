@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swaplab.core.config import save_config
-from swaplab.core.errors import SwaplabError
+from swaplab.core.errors import SwaplabError, TooFewSamplesError
 from swaplab.datasets.manifest import read_manifest
 from swaplab.datasets.outputs import StudyOutput
 from swaplab.datasets.study_record import StudyRecord
@@ -117,16 +117,17 @@ def failed_swaps(study: StudyRecord) -> str:
 
 
 def explained(error: SwaplabError, study: StudyRecord) -> SwaplabError:
-    """A detector's refusal with the build's failed swaps named: they may be why too few fakes are left."""
+    """A refusal for too few samples with the build's failed swaps named: they may be why too few fakes are left."""
     return SwaplabError(f"{error} (swaps failed: {failed_swaps(study)}; {TRAIN_LONGER})")
 
 
 @contextmanager
 def failed_swaps_named(study: StudyRecord) -> Iterator[None]:
-    """Re-raise a stage's refusal (too few attacks or fakes) with the build's failed swaps named, when it has any."""
+    """Re-raise a stage's refusal for too few samples (:class:`TooFewSamplesError`: attacks, fakes or lip-sync
+    windows) with the build's failed swaps named, when it has any; other errors pass unchanged."""
     try:
         yield
-    except SwaplabError as error:
+    except TooFewSamplesError as error:
         if not study.failed_count:
             raise
         raise explained(error, study) from error

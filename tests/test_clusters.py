@@ -71,14 +71,3 @@ def test_shot_detector_numbers_shots_at_cuts() -> None:
     assert [photos.shot_of(k, np.zeros(s, np.uint8)) for k, s in enumerate([(40, 40, 3), (40, 40, 3), (50, 40, 3)])] \
         == [0, 0, 1]
 
-
-def test_largest_keeps_the_largest_cluster_holding_a_clear_face() -> None:
-    # a long track no one can identify, that MTCNN never scored high (a hand waving for 80 frames), is
-    # its own cluster and the largest; the person of 30 faces is kept
-    person_track = tracks_of([0], [30])[0]
-    unclear = TrackSummary(7, "v0", 80, None, clear=False)
-    tracks = [person_track, unclear]
-    groups = cluster_tracks(tracks)
-    assert groups[7] == 0 and groups[0] == 1
-    assert choose(tracks, groups, "largest") == {0: "largest-cluster"}
-    assert choose(tracks, groups, "all") == {0: "all", 7: "all"}  # all is all

@@ -102,3 +102,5 @@ def test_a_video_without_faces_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SwaplabError, match="x.mp4: no face found in any of 10 frames"):
         run(ExtractConfig(inputs=(clip,), out=tmp_path / "out"))
     assert not (tmp_path / "out" / "faces.csv").exists()
+    with pytest.raises(SwaplabError, match="min_face_score 1.5: an MTCNN score, 0 to 1"):
+        ExtractConfig(inputs=(clip,), out=tmp_path / "out", min_face_score=1.5)

