@@ -32,6 +32,7 @@ class Provenance:
     checkpoint_sha256: str
     inputs: dict[str, str]
     model_meta: dict = field(default_factory=dict)
+    code_sha256: str = ""
 
 
 def synthetic_metadata(generator_run: str) -> dict[str, str]:
@@ -48,6 +49,7 @@ def write_composite(frames: Iterable[np.ndarray], dst: Path, output: SwapOutput,
     sidecar = {"synthetic": True, "note": SYNTHETIC_NOTE, "generator_run": provenance.generator_run,
                "video": target.name, "config": dataclasses.asdict(provenance.config),
                "checkpoint_sha256": provenance.checkpoint_sha256, "inputs_sha256": provenance.inputs,
+               "code_sha256": provenance.code_sha256,
                "model": provenance.model_meta, "libraries": library_versions()}
     write_json_atomic(output.provenance, sidecar)
     return target

@@ -39,6 +39,7 @@ from swaplab.core.errors import SwaplabError
 from swaplab.core.fileio import require_input_file, require_writable_dir, sha256_of
 from swaplab.core.media import Frame, iter_frames, probe, write_image
 from swaplab.core.progress import track
+from swaplab.core.provenance import code_sha256
 from swaplab.datasets.manifest import FaceRecord, read_manifest, write_manifest
 from swaplab.datasets.outputs import SwapOutput, TrainOutput
 from swaplab.faces import align, extract
@@ -429,9 +430,10 @@ def resolved(config: SwapConfig) -> SwapConfig:
 
 def made_by(config: SwapConfig, output: SwapOutput) -> bool:
     """Whether ``output`` holds a finished swap made with this config from this checkpoint, this dst video and
-    these face manifests: its provenance and every row of its fake manifest name the generator run this config
-    would be, and the inputs its provenance hashed still hash the same. False for a swap made otherwise, one cut
-    short between its video and its manifest, or none. (A change in swaplab's own code is not seen.)"""
+    these face manifests by this code: its provenance and every row of its fake manifest name the generator run
+    this config would be, the inputs its provenance hashed still hash the same, and so does the swapping code
+    (:func:`swap_code_sha256`). False for a swap made otherwise, one cut short between its video and its
+    manifest, or none."""
     if not (output.video.exists() and output.fakes.manifest.exists() and output.provenance.exists()):
         return False
     checkpoint = require_input_file(TrainOutput(Path(config.model)).checkpoint)
@@ -439,7 +441,7 @@ def made_by(config: SwapConfig, output: SwapOutput) -> bool:
     digests = {str(dst): sha256_of(dst)}  # dst is among the hashed inputs too: read it once
     wanted = run_id(resolved(config), sha256_of(checkpoint), digests[str(dst)])
     provenance = json.loads(output.provenance.read_text())
-    if provenance.get("generator_run") != wanted:
+    if provenance.get("generator_run") != wanted or provenance.get("code_sha256") != swap_code_sha256():
         return False
     if any(row.generator_run != wanted for row in read_manifest(output.fakes.manifest)):
         return False
@@ -451,6 +453,13 @@ def made_by(config: SwapConfig, output: SwapOutput) -> bool:
         if digests[path] != digest:
             return False
     return True
+
+
+def swap_code_sha256() -> str:
+    """sha256 of the code a swap runs: swaplab's core, datasets, faces and generate packages."""
+    from swaplab import core, datasets, faces, generate
+
+    return code_sha256(*(Path(package.__file__).parent for package in (core, datasets, faces, generate)))
 
 
 def run(config: SwapConfig) -> SwapOutput:
@@ -468,7 +477,7 @@ def run(config: SwapConfig) -> SwapOutput:
     swapper = Swapper(config, model, meta, device)
     inputs = {str(path): sha256_of(path) for path in (dst, manifest, *(config.src_faces or ()))}
     provenance = Provenance(generator_run=generator_run, config=config, checkpoint_sha256=checkpoint_hash,
-                            inputs=inputs, model_meta=meta)
+                            inputs=inputs, model_meta=meta, code_sha256=swap_code_sha256())
     try:
         write_composite(swapper.frames(dst, rows_by_frame(rows), output), dst, output, provenance)
     finally:

@@ -167,7 +167,8 @@ def test_swap_reads_dsts_manifest_instead_of_extracting_again(tiny_swap: Path) -
     assert config["dst_faces"] == str(run.dst_faces.manifest) and "smooth" not in config
 
 
-def test_a_finished_swap_is_reused_only_by_the_config_that_made_it(tiny_swap: Path, tmp_path: Path) -> None:
+def test_a_finished_swap_is_reused_only_by_the_config_that_made_it(tiny_swap: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """`generate run` run again keeps the swap its own settings made, and swaps again for any other setting (before,
     a changed --keep-eyes or --temporal on a rerun left the old video and its quality.json in place)."""
     from swaplab.core.config import build_config
@@ -188,6 +189,9 @@ def test_a_finished_swap_is_reused_only_by_the_config_that_made_it(tiny_swap: Pa
     finally:
         manifest.write_bytes(finished)
     assert swap.made_by(made, run.swap)
+    assert json.loads(run.swap.provenance.read_text())["code_sha256"] == swap.swap_code_sha256()
+    monkeypatch.setattr(swap, "swap_code_sha256", lambda: "0" * 64)  # swaplab's swapping code changed since
+    assert not swap.made_by(made, run.swap)
 
 
 def test_a_rerun_of_generate_run_keeps_its_model_bytes_and_its_swap(tiny_swap: Path, tiny_run_config) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import platform
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import swaplab
 
@@ -20,3 +23,17 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return found
+
+
+
+@lru_cache(maxsize=None)
+def code_sha256(*folders: Path) -> str:
+    """sha256 of the Python source in ``folders`` (package folders): every ``.py`` file, by its path inside its
+    folder and its bytes, in sorted order. The version number stays 0.1.0 while the code changes; this names the
+    code that made an artefact, so a rerun can tell its output was made by other code."""
+    digest = hashlib.sha256()
+    for folder in sorted(Path(f) for f in folders):
+        for path in sorted(folder.rglob("*.py")):
+            digest.update(f"{folder.name}/{path.relative_to(folder).as_posix()}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
