@@ -66,8 +66,8 @@ class ExtractConfig:
     track there. ``min_identity_width``: tracks with faces narrower than this (median box width,
     px) are not clustered with others (``faces.clusters.MIN_IDENTITY_WIDTH``); nor are tracks whose
     median FaceNet feature norm is below ``min_identity_norm`` (``faces.clusters.MIN_IDENTITY_NORM``:
-    blurred, occluded or cut-off faces, detector false positives). A track is clearly a face when it
-    is identifiable so, or MTCNN scored one of its faces at least ``min_face_score``
+    blurred, occluded or cut-off faces, detector false positives). A track is clearly a face when
+    FaceNet can identify it (both gates passed), or MTCNN scored one of its faces at least ``min_face_score``
     (``faces.clusters.MIN_FACE_SCORE``; 0: any detection); an input without such a track has no face
     (an error). Measurement code that must see every face a detector would find (fakes in the study,
     ``detect score``) sets it to 0.
