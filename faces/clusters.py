@@ -44,9 +44,9 @@ from swaplab.core.errors import SwaplabError
 # away; a wrongly merged pair mixes two people in a face set, so the threshold sits below the impostor
 # 1st percentile. tears_of_steel_multishot.mp4 at 0.55 joined the man in the car with the woman's first
 # track (frames 223-231, mid-morph from the robot) at distance 0.55. On a machine without fast bf16 (fp32
-# FaceNet) that track came out at 0.45 and joined him at 0.50 too: it was embedded on one keyframe only,
+# FaceNet) that track came out at 0.45 and joined the man at 0.50 too: it was embedded on one keyframe only,
 # mid-morph. Young tracks are now embedded on each keyframe (tracks.YOUNG_TRACK_EMBEDDINGS): the morph and
-# the woman are one track, at 0.66 from him (benchmarks/identity_by_quality.py: 0 mixed clusters).
+# the woman are one track, at 0.66 from the man (benchmarks/identity_by_quality.py: 0 mixed clusters).
 CLUSTER_DISTANCE = 0.5
 REF_DISTANCE = 0.5
 # Measured with benchmarks/identity_by_face_size.py (2026-11-27): 68 faces of the 17 talking heads,

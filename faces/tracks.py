@@ -37,7 +37,7 @@ SPLIT_DISTANCE = 0.6  # cosine distance to the track's template that ends a trac
 # then does ``embed_every`` thin them out. With one embedding a short track's identity rests on one face:
 # tears_of_steel_multishot.mp4's woman, mid-morph from a robot with glowing rings for eyes, was a
 # 9-frame track embedded once (frame 224, cosine distance 0.45 to the man with glasses of another
-# shot) and joined his face set; embedded on frame 228 too (0.50 from frame 224: no split), the track
+# shot) and joined the man's face set; embedded on frame 228 too (0.50 from frame 224: no split), the track
 # holds the woman.
 YOUNG_TRACK_EMBEDDINGS = 3
 

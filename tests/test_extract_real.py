@@ -158,7 +158,7 @@ def test_blurred_small_faces_in_hikers_join_no_one_else(media: Path, tmp_path: P
 def test_a_short_track_of_a_morphing_face_joins_no_one_else(media: Path, tmp_path: Path) -> None:
     # tears_of_steel frames 150-239: the man with glasses (to frame 184), then, after cuts, the woman
     # morphing from a robot with glowing rings for eyes (frames 223-231) and the woman (232-239).
-    # Embedded once, on frame 224, the morph's track was 0.45 from the man and joined his face set.
+    # Embedded once, on frame 224, the morph's track was 0.45 from the man and joined the man's face set.
     clip = write_video(frames_of(media / "multi" / "tears_of_steel_multishot.mp4", 150, 240),
                        tmp_path / "morph.mp4", fps=24)
     output = run_extract(ExtractConfig(inputs=(clip,), out=tmp_path / "out", crop_size=64, mesh=False,
