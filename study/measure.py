@@ -139,7 +139,7 @@ def run(config: MeasureConfig) -> Path:
     require_attacks(study)
     out = StudyOutput(Path(config.build))
     check_enrolment(study)
-    with failed_swaps_named(study):  # too few attacks or fakes left for a split
+    with failed_swaps_named(study):  # too few attacks, fakes or lip-sync windows left
         fr.run(with_excluded(fr.FRConfig, study, "attacks", genuine=tuple(Path(p) for p in study.genuine),
                              out=out.fr.folder, backends=config.backends or default_backends(),
                              bootstrap=config.bootstrap, seed=config.seed, device=config.device))

@@ -25,7 +25,6 @@ def library_versions() -> dict[str, str]:
     return found
 
 
-
 @lru_cache(maxsize=None)
 def code_sha256(*folders: Path) -> str:
     """sha256 of the Python source in ``folders`` (package folders): every ``.py`` file, by its path inside its
