@@ -44,6 +44,11 @@ class ExtractOutput:
         return self.folder / "crops"
 
     @property
+    def skipped(self) -> Path:
+        """The inputs left out for holding no clear face (a JSON list of their errors; empty when none)."""
+        return self.folder / "skipped.json"
+
+    @property
     def landmarks(self) -> Path:
         """Dense (Face Mesh) landmark sidecars, one ``.npy`` per input video."""
         return self.folder / "landmarks"

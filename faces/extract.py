@@ -22,6 +22,7 @@ Two passes, one decode of each input, so that memory stays flat for long videos:
 
 from __future__ import annotations
 
+import shutil
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,9 +34,9 @@ import torch
 
 from swaplab.core.config import save_config
 from swaplab.core.device import intra_op_threads
-from swaplab.core.errors import SwaplabError
-from swaplab.core.fileio import atomic_path, require_input_file, require_writable_dir, sha256_of
-from swaplab.core.media import Frame, MediaInfo, image_files, iter_frames, probe, read_image, write_image
+from swaplab.core.errors import NoFaceError, SwaplabError
+from swaplab.core.fileio import atomic_path, require_input_file, require_writable_dir, sha256_of, write_json_atomic
+from swaplab.core.media import Frame, MediaInfo, image_files, iter_frames, probe, read_image, warn, write_image
 from swaplab.core.progress import track as progress
 from swaplab.core.readahead import read_ahead
 from swaplab.datasets.manifest import NAN_BOX, NAN_LANDMARKS, NAN_MATRIX, FaceRecord, write_manifest
@@ -253,12 +254,12 @@ class Extractor:
         scan.tracks, scan.cuts, scan.identity_splits = tracker.finished(), shots.cuts, tracker.identity_splits
         self.next_track = tracker.next_id
         if not scan.tracks:
-            raise SwaplabError(f"{source}: no face found in any of {len(scan.frames)} frames")
+            raise NoFaceError(f"{source}: no face found in any of {len(scan.frames)} frames")
         cfg = self.config
         if not any(clear_face(t, cfg.min_identity_width, cfg.min_identity_norm, cfg.min_face_score) for t in scan.tracks):
             best = max(t.best_score for t in scan.tracks)
             faces = sum(len(t.faces) for t in scan.tracks)
-            raise SwaplabError(f"{source}: no face found in any of {len(scan.frames)} frames ({faces} "
+            raise NoFaceError(f"{source}: no face found in any of {len(scan.frames)} frames ({faces} "
                                f"detection{'s' * (faces != 1)}, none a clear face: best detector score {best:.3f}, "
                                f"under {cfg.min_face_score:g}, and too small or blurred for FaceNet; "
                                "--min-face-score 0 takes any detection)")
@@ -441,7 +442,7 @@ def run_extract(config: ExtractConfig) -> ExtractOutput:
     extractor = Extractor(config)
     references = extractor.references(config.identity_ref, "identity reference")
     exclude = extractor.references(config.exclude_ref, "exclude reference")
-    scans = [extractor.scan(source) for source in sources]
+    scans = scan_inputs(extractor, sources, output)
     tracks = summaries(scans, config.min_identity_width, config.min_identity_norm)
     groups = clusters.cluster_tracks(tracks, config.cluster_threshold)
     kept = clusters.choose(tracks, groups, config.rule, references, exclude, config.ref_threshold)
@@ -451,6 +452,25 @@ def run_extract(config: ExtractConfig) -> ExtractOutput:
     selection.write_face_set(output, rows, one_per_frame=config.rule != "all", priority=priority)
     save_config(config, output.config)
     return output
+
+
+def scan_inputs(extractor: Extractor, sources: list[Path], output: ExtractOutput) -> list[Scan]:
+    """Pass 1 of every input. Among several inputs, one without a (clear) face is left out: a warning, its
+    crops removed, its error in ``skipped.json``; the extraction fails when no input has a face."""
+    scans, faceless = [], []
+    for source in sources:
+        try:
+            scans.append(extractor.scan(source))
+        except NoFaceError as error:
+            if len(sources) == 1:
+                raise
+            shutil.rmtree(output.crops / _video_id(source), ignore_errors=True)
+            warn(f"{error}; skipped")
+            faceless.append(str(error))
+    if not scans:
+        raise NoFaceError(f"no face found in any of the {len(sources)} inputs: {'; '.join(faceless)}")
+    write_json_atomic(output.skipped, faceless)
+    return scans
 
 
 def _priority(tracks: list[clusters.TrackSummary], references: np.ndarray | None) -> dict[int, float]:

@@ -14,3 +14,10 @@ class TooFewSamplesError(SwaplabError):
 
     ``study run`` adds the build's failed swaps to the message, when it has any: they may be why.
     """
+
+
+class NoFaceError(SwaplabError):
+    """An input holds no face, or no detection clear enough to be one.
+
+    Alone, it ends the extraction; among several inputs it is left out with a warning.
+    """
