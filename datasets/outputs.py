@@ -172,7 +172,7 @@ class SwapOutput:
 
 @dataclass(frozen=True)
 class RunOutput:
-    """``swaplab generate run``: src and dst faces, the model, the swap, the config."""
+    """``swaplab generate run``: src and dst faces, the model, the swap, the config, the tier chosen."""
 
     folder: Path
     dst_stem: str
@@ -196,6 +196,11 @@ class RunOutput:
     @property
     def config(self) -> Path:
         return self.folder / "run_config.json"
+
+    @property
+    def tier(self) -> Path:
+        """The preset trained (``--preset auto`` resolved) and why."""
+        return self.folder / "tier.json"
 
 
 @dataclass(frozen=True)

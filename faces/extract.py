@@ -22,7 +22,6 @@ Two passes, one decode of each input, so that memory stays flat for long videos:
 
 from __future__ import annotations
 
-import shutil
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -257,6 +256,7 @@ class Extractor:
             raise NoFaceError(f"{source}: no face found in any of {len(scan.frames)} frames")
         cfg = self.config
         if not any(clear_face(t, cfg.min_identity_width, cfg.min_identity_norm, cfg.min_face_score) for t in scan.tracks):
+            self.discard(scan)
             best = max(t.best_score for t in scan.tracks)
             faces = sum(len(t.faces) for t in scan.tracks)
             raise NoFaceError(f"{source}: no face found in any of {len(scan.frames)} frames ({faces} "
@@ -264,6 +264,12 @@ class Extractor:
                                f"under {cfg.min_face_score:g}, and too small or blurred for FaceNet; "
                                "--min-face-score 0 takes any detection)")
         return scan
+
+    def discard(self, scan: Scan) -> None:
+        """Remove the crops pass 1 wrote for ``scan``: an input left out for holding no clear face."""
+        for written in scan.crops.values():
+            (Path(self.config.out) / written.path).unlink(missing_ok=True)
+        scan.crops.clear()
 
     def _decoded(self, info: MediaInfo, shots: ShotDetector) -> Iterator[tuple[Frame, int]]:
         """Each frame (up to ``max_frames``) with its shot number; run ahead on the decoding thread."""
@@ -439,10 +445,12 @@ def run_extract(config: ExtractConfig) -> ExtractOutput:
     sources = [require_input_file(Path(p)) for p in config.inputs]
     for source in sources:
         probe(source)  # fail fast on a bad input before any work
+    check_distinct_names(sources)
     extractor = Extractor(config)
     references = extractor.references(config.identity_ref, "identity reference")
     exclude = extractor.references(config.exclude_ref, "exclude reference")
-    scans = scan_inputs(extractor, sources, output)
+    output.skipped.unlink(missing_ok=True)
+    scans, skipped = scan_inputs(extractor, sources)
     tracks = summaries(scans, config.min_identity_width, config.min_identity_norm)
     groups = clusters.cluster_tracks(tracks, config.cluster_threshold)
     kept = clusters.choose(tracks, groups, config.rule, references, exclude, config.ref_threshold)
@@ -450,13 +458,25 @@ def run_extract(config: ExtractConfig) -> ExtractOutput:
     priority = _priority(tracks, references)
     write_manifest(rows, output.all_faces)
     selection.write_face_set(output, rows, one_per_frame=config.rule != "all", priority=priority)
+    write_json_atomic(output.skipped, skipped)
     save_config(config, output.config)
     return output
 
 
-def scan_inputs(extractor: Extractor, sources: list[Path], output: ExtractOutput) -> list[Scan]:
-    """Pass 1 of every input. Among several inputs, one without a (clear) face is left out: a warning, its
-    crops removed, its error in ``skipped.json``; the extraction fails when no input has a face."""
+def check_distinct_names(sources: list[Path]) -> None:
+    """Refuse two inputs of one name (``a/clip.mp4`` and ``b/clip.mp4``, ``x.mp4`` and a folder ``x``): the name
+    is the crops' folder and the rows' video id, so one input's crops would overwrite the other's."""
+    ids: dict[str, Path] = {}
+    for source in sources:
+        first = ids.setdefault(_video_id(source), source)
+        if first != source:
+            raise SwaplabError(f"{first} and {source} share the name {_video_id(source)!r}, which names their crops "
+                               "and video id; rename or link one")
+
+
+def scan_inputs(extractor: Extractor, sources: list[Path]) -> tuple[list[Scan], list[str]]:
+    """Pass 1 of every input, and the errors of those left out. Among several inputs, one without a (clear)
+    face is left out with a warning (its crops removed); the extraction fails when no input has a face."""
     scans, faceless = [], []
     for source in sources:
         try:
@@ -464,13 +484,11 @@ def scan_inputs(extractor: Extractor, sources: list[Path], output: ExtractOutput
         except NoFaceError as error:
             if len(sources) == 1:
                 raise
-            shutil.rmtree(output.crops / _video_id(source), ignore_errors=True)
             warn(f"{error}; skipped")
             faceless.append(str(error))
     if not scans:
         raise NoFaceError(f"no face found in any of the {len(sources)} inputs: {'; '.join(faceless)}")
-    write_json_atomic(output.skipped, faceless)
-    return scans
+    return scans, faceless
 
 
 def _priority(tracks: list[clusters.TrackSummary], references: np.ndarray | None) -> dict[int, float]:

@@ -9,7 +9,7 @@ from swaplab.core.cli_support import friendly_errors, new_app
 from swaplab.core.config import build_config
 from swaplab.datasets.outputs import ExtractOutput
 from swaplab.faces import extract, selection
-from swaplab.generate import pipeline, pretrain, quality, swap, train
+from swaplab.generate import pipeline, pretrain, quality, swap, tier, train
 from swaplab.generate.colour import COLOUR_TRANSFERS
 from swaplab.generate.models import SWAP_MODELS
 
@@ -96,7 +96,7 @@ def train_command(
     precision: str = typer.Option(None, help="auto, fp32 or bf16 (default: auto)."),
     seed: int = typer.Option(None, help="Seed (default: 0)."),
     pretrained: Path = typer.Option(None, help="pretrained.pt from `generate pretrain` to start from, "
-                                                "or builtin (the lq model shipped with swaplab)."),
+                                                "or builtin (the model shipped for --preset)."),
     identity_weight: float = typer.Option(None, help="Weight of the identity loss (FaceNet cosine of the swap to "
                                                      "src; then FaceNet no longer judges blindly), 0 = off "
                                                      "(default: 0)."),
@@ -191,12 +191,17 @@ def run_command(
                                              "receives src's face."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
     dst_ref: Path = typer.Option(None, help="Image of the dst person to replace when several people show."),
-    preset: str = typer.Option(None, help="lq or hq (default: lq)."),
+    preset: str = typer.Option(None, help="lq (64 px), hq (128 px) or auto: hq where lq would enlarge dst's face "
+                                          f"more than {tier.HQ_FROM_ENLARGEMENT:g}x, --pretrained is given and "
+                                          f"--minutes leaves hq {tier.HQ_MIN_ITERATIONS} iterations at this "
+                                          "hardware's measured rate; a resumed model or a --pretrained file "
+                                          "keeps its tier; "
+                                          "else lq (default: auto; tier.json says why)."),
     iterations: int = typer.Option(None, help="Iteration cap (default: 2000, none when --minutes is given)."),
     minutes: float = typer.Option(None, help="Time budget of the whole run (extract, train, swap) in minutes."),
     watermark: bool = typer.Option(False, "--watermark", help="Draw a visible SYNTHETIC mark."),
     pretrained: Path = typer.Option(None, help="pretrained.pt from `generate pretrain` to start from, "
-                                                "or builtin (the lq model shipped with swaplab)."),
+                                                "or builtin (the model shipped for the tier)."),
     identity_weight: float = typer.Option(None, help="Weight of the identity loss (FaceNet cosine of the swap to "
                                                      "src; then FaceNet no longer judges blindly), 0 = off "
                                                      "(default: 0)."),
@@ -226,7 +231,7 @@ def run_command(
                        sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, keep_eyes=keep_eyes,
                        keep_lips=keep_lips, chroma_clamp=chroma_clamp, src_detail=src_detail,
                        temporal=temporal, feature_fit=feature_fit, smooth=smooth, seed=seed, device=device)
-    output = pipeline.run(cfg)
+    output = pipeline.run(cfg, on_tier=lambda choice: typer.echo(f"tier: {choice.preset} ({choice.reason})"))
     typer.echo(f"swapped video written to {output.video}")
     for line in quality.warnings(json.loads(output.quality.read_text())):
         typer.echo(f"warning: {line}", err=True)

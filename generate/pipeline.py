@@ -12,16 +12,20 @@ dst (estimated from dst's frame count), and no default iteration cap cuts it sho
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from swaplab.core.config import save_config
+from swaplab.core.device import resolve_device, resolve_precision
 from swaplab.core.errors import SwaplabError
-from swaplab.core.fileio import require_input_file, require_writable_dir
+from swaplab.core.fileio import require_input_file, require_writable_dir, sha256_of, write_json_atomic
 from swaplab.core.media import probe
+from swaplab.datasets.manifest import FaceRecord, faces_only, read_manifest
 from swaplab.datasets.outputs import ExtractOutput, RunOutput, SwapOutput, TrainOutput
 from swaplab.faces import extract
-from swaplab.generate import swap, train
+from swaplab.generate import swap, tier, train
+from swaplab.generate.models import PRESETS
 from swaplab.generate.quality import write_quality
 
 # Seconds per dst frame kept back from a time budget for swapping and measuring the swap
@@ -63,6 +67,8 @@ class PipelineConfig:
     ``src`` and ``dst`` are one input or several (videos and/or photo folders): each side's
     face set is the union of its inputs' faces. The first ``dst`` video receives src's face;
     ``dst_ref`` is an image of the person to replace there when several people show.
+    ``preset`` lq, hq, tiny (tests) or auto (chosen from dst's face size, ``minutes``, ``iterations`` and
+    ``pretrained``, or kept from a model to resume: ``generate.tier``).
     ``iterations`` None: 2000 without a time budget, no cap with one. ``identity_weight``: the
     training's identity loss (0: off; see generate/identity.py); ``match_pose`` the share of src's
     training draws weighted by dst's head turns (``TrainConfig.match_pose``; None: chosen from the
@@ -80,7 +86,7 @@ class PipelineConfig:
     src: tuple[Path, ...] | Path
     dst: tuple[Path, ...] | Path
     out: Path
-    preset: str = "lq"
+    preset: str = tier.AUTO
     iterations: int | None = None
     minutes: float | None = None
     src_identity: str | None = None
@@ -110,6 +116,8 @@ class PipelineConfig:
         object.__setattr__(self, "dst", _paths(self.dst))
         if not self.src or not self.dst:
             raise SwaplabError("give at least one --src and one --dst input")
+        if self.preset not in (*PRESETS, tier.AUTO):
+            raise SwaplabError(f"unknown preset {self.preset!r}; choose one of {', '.join((*PRESETS, tier.AUTO))}")
 
 
 def extract_once(inputs: tuple[Path, ...], output: ExtractOutput, identity: str | None, device: str,
@@ -157,21 +165,58 @@ def first_video(inputs: tuple[Path, ...]) -> Path:
     raise SwaplabError(f"no video among the --dst inputs {[str(p) for p in inputs]}: one must receive the face")
 
 
-def training_minutes(config: PipelineConfig, started: float, dst: Path) -> float | None:
-    """What a time budget leaves for training: the budget less what this run spent and the swap's reserve."""
+def receiving_faces(manifest: Path, dst_video: Path) -> list[FaceRecord]:
+    """The faces of ``dst_video`` in dst's face set; an error before any training when there are none (the
+    video was left out of the extraction for holding no clear face: see ``skipped.json``)."""
+    sha256 = sha256_of(dst_video)
+    rows = [row for row in faces_only(read_manifest(manifest)) if row.source_sha256 == sha256]
+    if not rows:
+        raise SwaplabError(f"{dst_video}: dst's face set {manifest} holds no face of it (see skipped.json beside "
+                           "it), so it cannot receive src's face; give a dst video with a clear face first")
+    return rows
+
+
+def time_left(config: PipelineConfig, started: float, dst: Path, preset: str) -> float | None:
+    """Seconds a time budget leaves for training at ``preset``: the budget less what this run spent and the
+    swap's reserve (None without ``--minutes``; may be negative)."""
     if not config.minutes:
         return None
-    resolution = train.TrainConfig(src=(), dst=(), out=Path(), preset=config.preset).spec().resolution
+    resolution = PRESETS[preset].resolution
     reserve = probe(dst).frame_count * SWAP_SECONDS_PER_FRAME.get(resolution, 0.3)
-    left = config.minutes * 60 - (time.perf_counter() - started) - reserve
+    return config.minutes * 60 - (time.perf_counter() - started) - reserve
+
+
+def resolved_tier(config: PipelineConfig, output: RunOutput, dst_rows: list[FaceRecord], started: float,
+                  dst: Path) -> tier.TierChoice:
+    """The preset this run trains (``auto`` decided by ``generate.tier``), written to ``tier.json``."""
+    if config.preset == tier.AUTO:
+        left = time_left(config, started, dst, "hq")
+        device = resolve_device(config.device)
+        choice = tier.choose_tier(dst_rows, hq_training_minutes=None if left is None else left / 60,
+                                  iterations=config.iterations, pretrained=config.pretrained,
+                                  model_dir=output.model.folder,
+                                  hardware=tier.hardware(device, resolve_precision("auto", device)))
+    else:
+        choice = tier.TierChoice(config.preset, None, None, "given")
+    write_json_atomic(output.tier, choice.as_dict())
+    return choice
+
+
+def training_minutes(config: PipelineConfig, started: float, dst: Path, preset: str) -> float | None:
+    """What a time budget leaves for training: the budget less what this run spent and the swap's reserve."""
+    left = time_left(config, started, dst, preset)
+    if left is None:
+        return None
     if left <= 0:
+        reserve = probe(dst).frame_count * SWAP_SECONDS_PER_FRAME.get(PRESETS[preset].resolution, 0.3)
         raise SwaplabError(f"--minutes {config.minutes}: extraction and the swap of {dst.name} need it all "
                            f"(swap reserve {reserve / 60:.1f} min); give a larger budget")
     return left / 60
 
 
-def run(config: PipelineConfig) -> SwapOutput:
-    """Run (or finish) the whole generation; return where the swap's outputs are."""
+def run(config: PipelineConfig, on_tier: Callable[[tier.TierChoice], None] | None = None) -> SwapOutput:
+    """Run (or finish) the whole generation; return where the swap's outputs are. ``on_tier`` hears the
+    tier chosen, before training."""
     started = time.perf_counter()
     for path in (*config.src, *config.dst):
         require_input_file(path)
@@ -181,8 +226,13 @@ def run(config: PipelineConfig) -> SwapOutput:
     src_faces = extract_once(config.src, output.src_faces, config.src_identity or config.src[0].stem, config.device)
     dst_faces = extract_once(config.dst, output.dst_faces, config.dst_identity or dst_video.stem, config.device,
                               config.dst_ref, config.smooth)
-    train_or_resume(src_faces, dst_faces, output.model.folder, preset=config.preset, iterations=config.iterations,
-                    minutes=training_minutes(config, started, dst_video), seed=config.seed, device=config.device,
+    choice = resolved_tier(config, output, receiving_faces(dst_faces, dst_video), started, dst_video)
+    if on_tier is not None:
+        on_tier(choice)
+    preset = choice.preset
+    train_or_resume(src_faces, dst_faces, output.model.folder, preset=preset, iterations=config.iterations,
+                    minutes=training_minutes(config, started, dst_video, preset), seed=config.seed,
+                    device=config.device,
                     pretrained=config.pretrained, identity_weight=config.identity_weight,
                     match_pose=config.match_pose)
     swap_measured(swap.SwapConfig(model=output.model.folder, dst=dst_video, out=output.swap.folder,

@@ -116,12 +116,14 @@ def test_time_budget_has_no_default_iteration_cap(sample_faces: dict[str, Path],
 def test_run_budget_covers_extraction_and_swap(hopper_clip: Path) -> None:
     config = pipeline.PipelineConfig(src=hopper_clip, dst=hopper_clip, out=Path("unused"), minutes=1.0)
     frames = 50  # the sample's 2-second clips at 25 fps
-    left = pipeline.training_minutes(config, time.perf_counter() - 10, hopper_clip)
+    left = pipeline.training_minutes(config, time.perf_counter() - 10, hopper_clip, "lq")
     assert left == pytest.approx((60 - 10 - frames * pipeline.SWAP_SECONDS_PER_FRAME[64]) / 60, abs=0.01)
+    left_hq = pipeline.training_minutes(config, time.perf_counter() - 10, hopper_clip, "hq")
+    assert left_hq == pytest.approx((60 - 10 - frames * pipeline.SWAP_SECONDS_PER_FRAME[128]) / 60, abs=0.01)
     assert pipeline.training_minutes(pipeline.PipelineConfig(src=hopper_clip, dst=hopper_clip, out=Path("u")),
-                                     time.perf_counter(), hopper_clip) is None
+                                     time.perf_counter(), hopper_clip, "lq") is None
     with pytest.raises(SwaplabError, match="give a larger budget"):
-        pipeline.training_minutes(config, time.perf_counter() - 55, hopper_clip)
+        pipeline.training_minutes(config, time.perf_counter() - 55, hopper_clip, "lq")
 
 
 def test_mesh_masks_follow_the_face_and_are_cached(sample_faces: dict[str, Path], tmp_path: Path,

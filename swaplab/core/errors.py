@@ -19,5 +19,6 @@ class TooFewSamplesError(SwaplabError):
 class NoFaceError(SwaplabError):
     """An input holds no face, or no detection clear enough to be one.
 
-    Alone, it ends the extraction; among several inputs it is left out with a warning.
+    An extraction of one input ends with it; of several, that input is left out with a warning, and the
+    extraction ends with it only when no input has a face.
     """
