@@ -45,7 +45,7 @@ class ExtractOutput:
 
     @property
     def skipped(self) -> Path:
-        """The inputs left out for holding no clear face (a JSON list of their errors; empty when none)."""
+        """The inputs left out for holding no clear face: ``{"format": 1, "skipped": [{"input", "error"}]}``."""
         return self.folder / "skipped.json"
 
     @property

@@ -266,10 +266,17 @@ class Extractor:
         return scan
 
     def discard(self, scan: Scan) -> None:
-        """Remove the crops pass 1 wrote for ``scan``: an input left out for holding no clear face."""
+        """Remove the crops pass 1 wrote for ``scan`` (an input left out for holding no clear face), and their
+        folder when nothing else is in it."""
+        folders = set()
         for written in scan.crops.values():
-            (Path(self.config.out) / written.path).unlink(missing_ok=True)
+            path = Path(self.config.out) / written.path
+            path.unlink(missing_ok=True)
+            folders.add(path.parent)
         scan.crops.clear()
+        for folder in folders:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
 
     def _decoded(self, info: MediaInfo, shots: ShotDetector) -> Iterator[tuple[Frame, int]]:
         """Each frame (up to ``max_frames``) with its shot number; run ahead on the decoding thread."""
@@ -458,25 +465,31 @@ def run_extract(config: ExtractConfig) -> ExtractOutput:
     priority = _priority(tracks, references)
     write_manifest(rows, output.all_faces)
     selection.write_face_set(output, rows, one_per_frame=config.rule != "all", priority=priority)
-    write_json_atomic(output.skipped, skipped)
+    write_json_atomic(output.skipped, {"format": SKIPPED_FORMAT, "skipped": skipped})
     save_config(config, output.config)
     return output
 
 
+SKIPPED_FORMAT = 1  # skipped.json: {"format": 1, "skipped": [{"input": path, "error": message}, ...]}
+
+
 def check_distinct_names(sources: list[Path]) -> None:
-    """Refuse two inputs of one name (``a/clip.mp4`` and ``b/clip.mp4``, ``x.mp4`` and a folder ``x``): the name
-    is the crops' folder and the rows' video id, so one input's crops would overwrite the other's."""
+    """Refuse an input given twice, and two inputs of one name (``a/clip.mp4`` and ``b/clip.mp4``, ``x.mp4`` and
+    a folder ``x``): the name is the crops' folder and the rows' video id, so their crops would overwrite."""
     ids: dict[str, Path] = {}
     for source in sources:
         first = ids.setdefault(_video_id(source), source)
-        if first != source:
-            raise SwaplabError(f"{first} and {source} share the name {_video_id(source)!r}, which names their crops "
-                               "and video id; rename or link one")
+        if first is source:
+            continue
+        if Path(first).resolve() == Path(source).resolve():
+            raise SwaplabError(f"{source} is given twice; give each input once")
+        raise SwaplabError(f"{first} and {source} share the name {_video_id(source)!r}, which names their crops "
+                           "and video id; rename or link one")
 
 
-def scan_inputs(extractor: Extractor, sources: list[Path]) -> tuple[list[Scan], list[str]]:
-    """Pass 1 of every input, and the errors of those left out. Among several inputs, one without a (clear)
-    face is left out with a warning (its crops removed); the extraction fails when no input has a face."""
+def scan_inputs(extractor: Extractor, sources: list[Path]) -> tuple[list[Scan], list[dict[str, str]]]:
+    """Pass 1 of every input, and those left out (``{"input", "error"}``). Among several inputs, one without a
+    (clear) face is left out with a warning (its crops removed); the extraction fails when no input has a face."""
     scans, faceless = [], []
     for source in sources:
         try:
@@ -484,10 +497,12 @@ def scan_inputs(extractor: Extractor, sources: list[Path]) -> tuple[list[Scan], 
         except NoFaceError as error:
             if len(sources) == 1:
                 raise
-            warn(f"{error}; skipped")
-            faceless.append(str(error))
+            faceless.append({"input": str(source), "error": str(error)})
     if not scans:
-        raise NoFaceError(f"no face found in any of the {len(sources)} inputs: {'; '.join(faceless)}")
+        raise NoFaceError(f"no face found in any of the {len(sources)} inputs: "
+                          f"{'; '.join(left['error'] for left in faceless)}")
+    for left in faceless:
+        warn(f"{left['error']}; skipped")
     return scans, faceless
 
 

@@ -192,7 +192,8 @@ def run_command(
     out: Path = typer.Option(..., "--out", help="Output folder."),
     dst_ref: Path = typer.Option(None, help="Image of the dst person to replace when several people show."),
     preset: str = typer.Option(None, help="lq (64 px), hq (128 px) or auto: hq where lq would enlarge dst's face "
-                                          f"more than {tier.HQ_FROM_ENLARGEMENT:g}x, --pretrained is given and "
+                                          f"more than {tier.HQ_FROM_ENLARGEMENT:g}x, --pretrained is given, "
+                                          "--iterations is not, and "
                                           f"--minutes leaves hq {tier.HQ_MIN_ITERATIONS} iterations at this "
                                           "hardware's measured rate; a resumed model or a --pretrained file "
                                           "keeps its tier; "

@@ -11,6 +11,7 @@ dst (estimated from dst's frame count), and no default iteration cap cuts it sho
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 from swaplab.core.config import save_config
 from swaplab.core.device import resolve_device, resolve_precision
 from swaplab.core.errors import SwaplabError
-from swaplab.core.fileio import require_input_file, require_writable_dir, sha256_of, write_json_atomic
+from swaplab.core.fileio import require_input_file, require_writable_dir, write_json_atomic
 from swaplab.core.media import probe
 from swaplab.datasets.manifest import FaceRecord, faces_only, read_manifest
 from swaplab.datasets.outputs import ExtractOutput, RunOutput, SwapOutput, TrainOutput
@@ -122,12 +123,24 @@ class PipelineConfig:
 
 def extract_once(inputs: tuple[Path, ...], output: ExtractOutput, identity: str | None, device: str,
                   identity_ref: Path | None = None, smooth: int = 0) -> Path:
-    """The face manifest of ``inputs``: extracted into ``output`` unless it is already there."""
+    """The face manifest of ``inputs``: extracted into ``output`` unless it is already there (from the same inputs)."""
     if output.manifest.exists():
+        check_extracted_from(output, inputs)
         return output.manifest
     return extract.run(extract.ExtractConfig(inputs=inputs, out=output.folder, identity=identity,
                                              identity_ref=(identity_ref,) if identity_ref else (), smooth=smooth,
                                              device=device))
+
+
+def check_extracted_from(output: ExtractOutput, inputs: tuple[Path, ...]) -> None:
+    """Refuse to reuse a face set that was extracted from other inputs (a run resumed with other ones)."""
+    if not output.config.exists():
+        return
+    before = [Path(p).resolve() for p in json.loads(output.config.read_text()).get("config", {}).get("inputs", [])]
+    if before != [Path(p).resolve() for p in inputs]:
+        raise SwaplabError(f"{output.folder} holds faces extracted from {[str(p) for p in before]}, not "
+                           f"{[str(p) for p in inputs]}: give another --out, or delete {output.folder} to extract "
+                           "again")
 
 
 def train_or_resume(src_faces: Path | tuple[Path, ...], dst_faces: Path | tuple[Path, ...], model_dir: Path, *,
@@ -165,15 +178,21 @@ def first_video(inputs: tuple[Path, ...]) -> Path:
     raise SwaplabError(f"no video among the --dst inputs {[str(p) for p in inputs]}: one must receive the face")
 
 
-def receiving_faces(manifest: Path, dst_video: Path) -> list[FaceRecord]:
-    """The faces of ``dst_video`` in dst's face set; an error before any training when there are none (the
-    video was left out of the extraction for holding no clear face: see ``skipped.json``)."""
-    sha256 = sha256_of(dst_video)
-    rows = [row for row in faces_only(read_manifest(manifest)) if row.source_sha256 == sha256]
-    if not rows:
-        raise SwaplabError(f"{dst_video}: dst's face set {manifest} holds no face of it (see skipped.json beside "
-                           "it), so it cannot receive src's face; give a dst video with a clear face first")
-    return rows
+def receiving_faces(faces: ExtractOutput, dst_video: Path) -> list[FaceRecord]:
+    """The faces of ``dst_video`` in dst's face set ``faces``; an error before any training when there are
+    none: the video holds no clear face (left out of the extraction, see ``skipped.json``), or none of the
+    person chosen."""
+    video_id = dst_video.stem  # unique among the inputs (extract.check_distinct_names)
+    rows = [row for row in faces_only(read_manifest(faces.manifest)) if row.video_id == video_id]
+    if rows:
+        return rows
+    if any(row.video_id == video_id for row in faces_only(read_manifest(faces.all_faces))):
+        why = (f"its faces are not of the person chosen (dst's largest cluster, or --dst-ref): see "
+               f"{faces.clusters} and `generate select`")
+    else:
+        why = f"it holds no clear face (see {faces.skipped})"
+    raise SwaplabError(f"{dst_video}: dst's face set {faces.manifest} holds no face of it, so it cannot receive "
+                       f"src's face: {why}")
 
 
 def time_left(config: PipelineConfig, started: float, dst: Path, preset: str) -> float | None:
@@ -226,7 +245,7 @@ def run(config: PipelineConfig, on_tier: Callable[[tier.TierChoice], None] | Non
     src_faces = extract_once(config.src, output.src_faces, config.src_identity or config.src[0].stem, config.device)
     dst_faces = extract_once(config.dst, output.dst_faces, config.dst_identity or dst_video.stem, config.device,
                               config.dst_ref, config.smooth)
-    choice = resolved_tier(config, output, receiving_faces(dst_faces, dst_video), started, dst_video)
+    choice = resolved_tier(config, output, receiving_faces(output.dst_faces, dst_video), started, dst_video)
     if on_tier is not None:
         on_tier(choice)
     preset = choice.preset

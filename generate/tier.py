@@ -17,6 +17,7 @@ enlarged 6x into a close-up keeps 0.16 of the original's sharpness, a perfect 12
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from swaplab.generate.blend import upscale_of
 from swaplab.generate.models import PRESETS
 
 AUTO = "auto"
+SIZE_OVERRIDES = ("arch", "resolution", "encoder_dims", "ae_dims", "decoder_dims")  # TrainConfig's, on a preset
 
 # lq's median enlargement above which hq may be chosen: a face wider than 192 px in dst's frames (the
 # whole_face crop's side). hq then still enlarges it at least 1.5x, where dst's own detail (--detail)
@@ -38,16 +40,17 @@ AUTO = "auto"
 HQ_FROM_ENLARGEMENT = 3.0
 
 # The hq training iterations of the run measured to meet every figure goal of issue 11 (vr_2 -> lp_d12,
-# `generate run --preset hq --pretrained builtin --identity-weight 0.1 --minutes 28` on a 2-core CPU with
-# AVX512-BF16: 621 iterations; README, the hq rows). The same command on a 2-core CPU without AVX-512 trained
-# 221 and drew a softer face than lq's (vr_2 -> lp_s18, 2026-11-28). With fewer, auto keeps lq.
+# `generate run --preset hq --pretrained pre/hq_A.pt --identity-weight 0.1 --minutes 28`, hq_A.pt being the
+# model since shipped as builtin, on a 2-core CPU with AVX512-BF16: 621 iterations; README, the hq rows).
+# The same settings on vr_2 -> lp_s18, on a 2-core CPU without AVX-512, trained 221 and drew a softer face
+# than lq's (2026-11-28). With fewer, auto keeps lq.
 HQ_MIN_ITERATIONS = 600
 
 # hq training iterations a minute in `generate run` (batch 8 a side), by device and precision, as measured:
 HQ_ITERATIONS_PER_MINUTE = {
     "cpu-fp32": 9.1,   # 2-core AMD EPYC without AVX-512, identity loss on: 221 iterations in 24.2 min (lp_s18)
     "cpu-bf16": 24.3,  # 2-core AMD EPYC with AVX512-BF16, identity loss on: 621 in 25.5 min (lp_d12)
-    "cuda": 2500.0,    # H100, fp32 (benchmarks/gpu_train.py: 676 faces/s over both sides), identity loss off
+    "cuda": 1750.0,    # H100, bf16 (benchmarks/gpu_train.py: 467 faces/s over both sides), identity loss off
 }
 
 
@@ -90,11 +93,17 @@ def preset_of(spec: dict, source: Path) -> str:
 
 
 def resumed_preset(model_dir: Path) -> str | None:
-    """The preset of the checkpoint a run would resume in ``model_dir`` (from its spec), or None."""
-    checkpoint = TrainOutput(Path(model_dir)).checkpoint
-    if not checkpoint.exists():
+    """The preset of the checkpoint a run would resume in ``model_dir``, or None. Read from its
+    ``train_config.json`` where that names a preset without size overrides, else from the checkpoint's spec
+    (an hq checkpoint with its optimiser is about 240 MB)."""
+    output = TrainOutput(Path(model_dir))
+    if not output.checkpoint.exists():
         return None
-    return preset_of(train.load_checkpoint(checkpoint)["spec"], checkpoint)
+    if output.config.exists():
+        config = json.loads(output.config.read_text()).get("config", {})
+        if config.get("preset") in PRESETS and all(config.get(k) is None for k in SIZE_OVERRIDES):
+            return config["preset"]
+    return preset_of(train.load_checkpoint(output.checkpoint)["spec"], output.checkpoint)
 
 
 def pretrained_preset(pretrained: Path | str | None) -> str | None:
@@ -142,7 +151,7 @@ def choose_tier(dst_rows: list[FaceRecord], *, hq_training_minutes: float | None
         return chose("lq", "hq only from a pretrained model (--pretrained builtin)")
     expected = max(0.0, hq_training_minutes) * HQ_ITERATIONS_PER_MINUTE[hardware]
     budget = (f"--minutes leaves hq {hq_training_minutes:.1f} min of training, about {expected:.0f} iterations "
-              f"on {hardware}")
+              f"on {hardware}" if hq_training_minutes > 0 else "--minutes leaves no time to train hq")
     if expected < HQ_MIN_ITERATIONS:
         return chose("lq", f"{budget}, under the {HQ_MIN_ITERATIONS} hq needs")
     return chose("hq", budget)

@@ -136,13 +136,15 @@ def test_an_input_without_a_face_among_several_is_left_out_with_a_warning(media:
     assert "warning: " in result.output and "none a clear face" in result.output and "; skipped" in result.output
     assert {r.video_id for r in read_manifest(out.all_faces)} == {"lp_d6"}
     assert len(kept_only(read_manifest(out.manifest))) == 8
-    assert not list((out.crops / "animated_no_human_face").glob("*.png"))  # its two crops of fur removed
-    (skipped,) = json.loads(out.skipped.read_text())
-    assert skipped.startswith(str(faceless[0]))
+    assert not (out.crops / "animated_no_human_face").exists()  # its two crops of fur removed, and their folder
+    recorded = json.loads(out.skipped.read_text())
+    assert recorded["format"] == 1 and [left["input"] for left in recorded["skipped"]] == [str(faceless[0])]
+    assert "none a clear face" in recorded["skipped"][0]["error"]
     result = CliRunner().invoke(app, ["generate", "extract", *map(str, faceless), "--out", str(tmp_path / "none"),
                                       "--max-frames", "16", "--no-mesh", "--device", "cpu"])
     assert result.exit_code == 2 and result.output.count("error:") == 1, result.output
     assert "no face found in any of the 2 inputs" in result.output and "no_face.mp4" in result.output
+    assert "warning:" not in result.output  # each reason once, in the error
 
 
 def test_two_inputs_of_one_name_are_refused(media: Path, tmp_path: Path) -> None:
@@ -153,6 +155,9 @@ def test_two_inputs_of_one_name_are_refused(media: Path, tmp_path: Path) -> None
     result = CliRunner().invoke(app, ["generate", "extract", str(tmp_path / "a" / "clip.mp4"),
                                       str(tmp_path / "b" / "clip.mp4"), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "share the name 'clip'" in result.output, result.output
+    twice = CliRunner().invoke(app, ["generate", "extract", str(tmp_path / "a" / "clip.mp4"),
+                                     str(tmp_path / "a" / ".." / "a" / "clip.mp4"), "--out", str(tmp_path / "out")])
+    assert twice.exit_code == 2 and "is given twice" in twice.output, twice.output
 
 
 def test_facenet_feature_norm_is_high_on_a_clear_face_and_low_on_a_blurred_one(media: Path) -> None:

@@ -38,7 +38,7 @@ def test_phone_video_stored_rotated_comes_out_upright(media: Path) -> None:
     clip = media / "multi" / "selfie_rotated90.mp4"
     info = probe(clip)
     assert (info.width, info.height, info.rotation) == (640, 480, 90)  # stored 480x640
-    frames = first_frames(clip, 2, step=30, start=15)  # frames 15 and 45 show his face
+    frames = first_frames(clip, 2, step=30, start=15)  # frames 15 and 45 show the face
     assert all(frame.shape == (480, 640, 3) for frame in frames)
     with av.open(str(clip)) as container:
         stored = next(container.decode(video=0)).to_ndarray(format="rgb24")

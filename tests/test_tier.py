@@ -4,6 +4,8 @@ or resumed model; and the pipeline around it."""
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -14,8 +16,8 @@ from typer.testing import CliRunner
 from swaplab.cli import app
 from swaplab.core.errors import SwaplabError
 from swaplab.core.media import iter_frames, write_video
-from swaplab.datasets.manifest import FaceRecord, faces_only, read_manifest
-from swaplab.datasets.outputs import RunOutput
+from swaplab.datasets.manifest import FaceRecord, faces_only, read_manifest, write_manifest
+from swaplab.datasets.outputs import ExtractOutput, RunOutput
 from swaplab.faces.extract import ExtractConfig, run_extract
 from swaplab.generate import pipeline, tier, train
 
@@ -48,8 +50,8 @@ def test_the_enlargement_is_the_median_face_side_over_lq_resolution() -> None:
     (416, 25.0, None, "builtin", "cpu-bf16", "hq", "about 608 iterations on cpu-bf16"),
     # ... 228 in fp32 (measured: a softer face than lq's), a minute's worth on a GPU
     (416, 25.0, None, "builtin", "cpu-fp32", "lq", "about 228 iterations on cpu-fp32, under the 600"),
-    (416, 1.0, None, "builtin", "cuda", "hq", "about 2500 iterations on cuda"),
-    (416, -2.0, None, "builtin", "cuda", "lq", "about 0 iterations"),  # no time left at hq
+    (416, 1.0, None, "builtin", "cuda", "hq", "about 1750 iterations on cuda"),
+    (416, -2.0, None, "builtin", "cuda", "lq", "leaves no time to train hq"),
     (416, None, None, "builtin", "cuda", "lq", "iteration count"),      # no time budget: the count is the user's
     (416, 25.0, 2000, "builtin", "cuda", "lq", "iteration count"),      # --iterations given too
     (416, 25.0, None, None, "cuda", "lq", "only from a pretrained"),    # from scratch
@@ -78,9 +80,14 @@ def test_a_pretrained_file_and_a_resumed_model_keep_their_own_tier(tiny_swap: Pa
         choice = tier.choose_tier(close_up, hq_training_minutes=None, iterations=None,
                                   pretrained=train.shipped_pretrained(preset), model_dir=tmp_path)
         assert choice.preset == preset and "pretrained model" in choice.reason
+    model = RunOutput(tiny_swap, "").model
     resumed = tier.choose_tier(close_up, hq_training_minutes=30.0, iterations=None, pretrained="builtin",
-                               model_dir=RunOutput(tiny_swap, "").model.folder)
+                               model_dir=model.folder)
     assert resumed.preset == "tiny" and "resumes the tiny model" in resumed.reason
+    bare = tmp_path / "bare"  # a checkpoint without its train_config.json: the tier from its spec
+    bare.mkdir()
+    shutil.copy(model.checkpoint, bare / model.checkpoint.name)
+    assert tier.resumed_preset(bare) == "tiny" and tier.resumed_preset(tmp_path / "none") is None
 
 
 def test_run_config_refuses_an_unknown_preset(tmp_path: Path) -> None:
@@ -94,6 +101,43 @@ def test_generate_run_records_its_tier(tiny_swap: Path) -> None:
     assert recorded == {"preset": "tiny", "enlargement": None, "hq_training_minutes": None, "reason": "given"}
 
 
+def test_generate_run_prints_auto_s_choice_before_training(tiny_swap: Path, sample_dir: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default (auto) on the sample's small faces, through the CLI: the tier line comes before training
+    (stopped here), and ``tier.json`` holds the enlargement and the reason."""
+    out = tmp_path / "run"
+    for side in ("src_faces", "dst_faces"):  # the tiny run's face sets: no extraction again
+        shutil.copytree(tiny_swap / side, out / side)
+
+    def stop(*args, **kwargs):
+        raise SwaplabError("stopped before training")
+
+    monkeypatch.setattr(pipeline, "train_or_resume", stop)
+    result = CliRunner().invoke(app, ["generate", "run", "--src", str(sample_dir / "astronaut" / "astronaut_00.mp4"),
+                                      "--dst", str(sample_dir / "grace_hopper" / "grace_hopper_01.mp4"),
+                                      "--out", str(out), "--iterations", "1", "--device", "cpu"])
+    assert result.exit_code == 2, result.output
+    assert result.output.index("tier: lq (lq enlarges dst's face") < result.output.index("error: stopped")
+    recorded = json.loads(RunOutput(out, "").tier.read_text())
+    assert recorded["preset"] == "lq" and recorded["enlargement"] > 0 and "iteration count" in recorded["reason"]
+    other = CliRunner().invoke(app, ["generate", "run", "--src", str(sample_dir / "astronaut" / "astronaut_00.mp4"),
+                                     "--dst", str(sample_dir / "grace_hopper" / "grace_hopper_00.mp4"),
+                                     "--out", str(out), "--iterations", "1", "--device", "cpu"])
+    assert other.exit_code == 2 and "holds faces extracted from" in other.output, other.output  # not reused
+
+
+def test_a_receiving_video_whose_faces_are_not_the_chosen_person_s_is_named_so(tmp_path: Path) -> None:
+    faces = ExtractOutput(tmp_path)
+    write_manifest([replace(face_of_side(300), video_id="other")], faces.manifest)
+    write_manifest([face_of_side(300)], faces.all_faces)  # video "v" has a face, not in the face set
+    with pytest.raises(SwaplabError, match="not of the person chosen"):
+        pipeline.receiving_faces(faces, Path("/data/v.mp4"))
+    write_manifest([replace(face_of_side(300), video_id="other")], faces.all_faces)
+    with pytest.raises(SwaplabError, match="no clear face"):
+        pipeline.receiving_faces(faces, Path("/data/v.mp4"))
+    assert len(pipeline.receiving_faces(faces, Path("/data/other.mp4"))) == 1
+
+
 def test_a_dst_video_without_a_face_stops_generate_run_before_training(media: Path, sample_dir: Path,
                                                                         tmp_path: Path) -> None:
     """The receiving video is left out of dst's extraction (no face), another dst input has faces: the run
@@ -105,6 +149,7 @@ def test_a_dst_video_without_a_face_stops_generate_run_before_training(media: Pa
         "--out", str(out), "--preset", "tiny", "--iterations", "1", "--device", "cpu"])
     assert result.exit_code == 2 and result.output.count("error:") == 1, result.output
     assert "no_face.mp4" in result.output and "cannot receive src's face" in result.output
+    assert "it holds no clear face" in result.output
     assert faces_only(read_manifest(RunOutput(out, "no_face").dst_faces.manifest))  # grace_hopper's faces
     assert not RunOutput(out, "no_face").model.checkpoint.exists()
 
