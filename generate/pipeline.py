@@ -195,14 +195,17 @@ def receiving_faces(faces: ExtractOutput, dst_video: Path) -> list[FaceRecord]:
                        f"src's face: {why}")
 
 
+def swap_reserve(dst: Path, preset: str) -> float:
+    """Seconds kept back from a time budget for swapping and measuring ``dst`` at ``preset``'s resolution."""
+    return probe(dst).frame_count * SWAP_SECONDS_PER_FRAME.get(PRESETS[preset].resolution, 0.3)
+
+
 def time_left(config: PipelineConfig, started: float, dst: Path, preset: str) -> float | None:
     """Seconds a time budget leaves for training at ``preset``: the budget less what this run spent and the
     swap's reserve (None without ``--minutes``; may be negative)."""
     if not config.minutes:
         return None
-    resolution = PRESETS[preset].resolution
-    reserve = probe(dst).frame_count * SWAP_SECONDS_PER_FRAME.get(resolution, 0.3)
-    return config.minutes * 60 - (time.perf_counter() - started) - reserve
+    return config.minutes * 60 - (time.perf_counter() - started) - swap_reserve(dst, preset)
 
 
 def resolved_tier(config: PipelineConfig, output: RunOutput, dst_rows: list[FaceRecord], started: float,
@@ -227,9 +230,8 @@ def training_minutes(config: PipelineConfig, started: float, dst: Path, preset: 
     if left is None:
         return None
     if left <= 0:
-        reserve = probe(dst).frame_count * SWAP_SECONDS_PER_FRAME.get(PRESETS[preset].resolution, 0.3)
         raise SwaplabError(f"--minutes {config.minutes}: extraction and the swap of {dst.name} need it all "
-                           f"(swap reserve {reserve / 60:.1f} min); give a larger budget")
+                           f"(swap reserve {swap_reserve(dst, preset) / 60:.1f} min); give a larger budget")
     return left / 60
 
 
