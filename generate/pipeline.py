@@ -11,13 +11,12 @@ dst (estimated from dst's frame count), and no default iteration cap cuts it sho
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from swaplab.core.config import save_config
+from swaplab.core.config import build_config, save_config
 from swaplab.core.device import resolve_device, resolve_precision
 from swaplab.core.errors import SwaplabError
 from swaplab.core.fileio import require_input_file, require_writable_dir, write_json_atomic
@@ -136,7 +135,7 @@ def check_extracted_from(output: ExtractOutput, inputs: tuple[Path, ...]) -> Non
     """Refuse to reuse a face set that was extracted from other inputs (a run resumed with other ones)."""
     if not output.config.exists():
         return
-    before = [Path(p).resolve() for p in json.loads(output.config.read_text()).get("config", {}).get("inputs", [])]
+    before = [Path(p).resolve() for p in build_config(extract.ExtractConfig, output.config).inputs]
     if before != [Path(p).resolve() for p in inputs]:
         raise SwaplabError(f"{output.folder} holds faces extracted from {[str(p) for p in before]}, not "
                            f"{[str(p) for p in inputs]}: give another --out, or delete {output.folder} to extract "

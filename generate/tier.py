@@ -17,13 +17,13 @@ enlarged 6x into a close-up keeps 0.16 of the original's sharpness, a perfect 12
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from swaplab.core.config import build_config
 from swaplab.core.errors import SwaplabError
 from swaplab.datasets.manifest import FaceRecord
 from swaplab.datasets.outputs import TrainOutput
@@ -32,7 +32,6 @@ from swaplab.generate.blend import upscale_of
 from swaplab.generate.models import PRESETS
 
 AUTO = "auto"
-SIZE_OVERRIDES = ("arch", "resolution", "encoder_dims", "ae_dims", "decoder_dims")  # TrainConfig's, on a preset
 
 # lq's median enlargement above which hq may be chosen: a face wider than 192 px in dst's frames (the
 # whole_face crop's side). hq then still enlarges it at least 1.5x, where dst's own detail (--detail)
@@ -93,17 +92,17 @@ def preset_of(spec: dict, source: Path) -> str:
 
 
 def resumed_preset(model_dir: Path) -> str | None:
-    """The preset of the checkpoint a run would resume in ``model_dir``, or None. Read from its
-    ``train_config.json`` where that names a preset without size overrides, else from the checkpoint's spec
-    (an hq checkpoint with its optimiser is about 240 MB)."""
+    """The preset of the checkpoint a run would resume in ``model_dir``, or None. Its spec comes from its
+    ``train_config.json`` (``TrainConfig.spec``), or from the checkpoint itself where that file is missing (an
+    hq checkpoint with its optimiser is about 240 MB)."""
     output = TrainOutput(Path(model_dir))
     if not output.checkpoint.exists():
         return None
     if output.config.exists():
-        config = json.loads(output.config.read_text()).get("config", {})
-        if config.get("preset") in PRESETS and all(config.get(k) is None for k in SIZE_OVERRIDES):
-            return config["preset"]
-    return preset_of(train.load_checkpoint(output.checkpoint)["spec"], output.checkpoint)
+        spec = build_config(train.TrainConfig, output.config).spec().as_dict()
+    else:
+        spec = train.load_checkpoint(output.checkpoint)["spec"]
+    return preset_of(spec, output.checkpoint)
 
 
 def pretrained_preset(pretrained: Path | str | None) -> str | None:
