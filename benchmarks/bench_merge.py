@@ -4,6 +4,7 @@ Usage: python benchmarks/bench_merge.py --model MODEL_DIR --probe PROBE.mp4 --pr
        --src-faces faces.csv [--vary colour=rct,lct,mkl,hist,none] [--vary sharpen=0,0.5,1]
        [--vary detail=0.5,1] [--vary src_detail=0,0.5] [--vary temporal=0] [--vary feature_fit=0,1]
        [--vary keep_mouth=0] [--vary keep_eyes=0] [--vary keep_lips=0] [--vary chroma_clamp=0,90]
+       [--vary shading=0.5,1]
        [--vary mask=mesh-predicted]
        [--base sharpen=1] [--detail-limit 12] [--threads 1] [--out bench_out/merge]
 
@@ -37,14 +38,14 @@ def switch(text: str) -> bool:
     return text.lower() in ("1", "true", "yes")
 
 
-SETTINGS = {"colour": str, "chroma_clamp": float, "blend": str, "mask": str, "mask_erode": int, "mask_blur": int,
+SETTINGS = {"colour": str, "chroma_clamp": float, "shading": float, "blend": str, "mask": str, "mask_erode": int, "mask_blur": int,
             "sharpen": float, "detail": float, "src_detail": float, "temporal": float, "feature_fit": float,
             "keep_mouth": switch, "keep_eyes": switch, "keep_lips": switch}
 FIGURES = ("facenet_accept_rate", "dlib_accept_rate", "similarity_to_src", "sharpness_ratio", "seam_colour_ratio",
            "seam_gradient_ratio", "fringe_ratio", "pose_error_iod", "flicker_ratio")
 # Recorded beside the score, not in it: the blind judge's margin, blotches of colour inside the face, eyes that
 # are no eyes, a mouth that opens out of turn.
-RECORDED = ("dlib_similarity_to_src", "colour_anomaly_share", "eye_likeness_swapped", "broken_eye_share",
+RECORDED = ("dlib_similarity_to_src", "colour_anomaly_share", "shading_delta_l", "eye_likeness_swapped", "broken_eye_share",
             "mouth_gap_error", "closed_mouth_opened_share")
 
 

@@ -31,6 +31,9 @@ KEEP_EYES_HELP = ("Leave dst's own eye openings (iris, whites, catchlights, insi
                   "in place of the model's, which renders them soft (with the mesh mask, the default; default: on).")
 CHROMA_CLAMP_HELP = ("Pull the swapped face's hues into dst's own range (CIELAB a*b*, out to this percentile of "
                      "dst's skin; a model's purple lids and nostrils), 50-100, or 0 for none (default: 98).")
+SHADING_HELP = ("Share of the swapped face's broad light and shadow moved onto dst's (CIELAB lightness below a "
+                "Gaussian of 1/16 of the face: src's lit chin or shadowed eye sockets relit as dst is lit), 0-1 "
+                "(default: 0, none; at 1 both FR judges kept accepting only models trained with --identity-weight).")
 KEEP_LIPS_HELP = ("Leave dst's own lips where its mouth is closed (Face Mesh inner-lip gap), in place of the parted, "
                   "dark mouth a model of a talking src draws over them (with the mesh mask; default: on).")
 
@@ -161,6 +164,7 @@ def swap_command(
     keep_eyes: bool = typer.Option(None, "--keep-eyes/--no-keep-eyes", help=KEEP_EYES_HELP),
     keep_lips: bool = typer.Option(None, "--keep-lips/--no-keep-lips", help=KEEP_LIPS_HELP),
     chroma_clamp: float = typer.Option(None, help=CHROMA_CLAMP_HELP),
+    shading: float = typer.Option(None, help=SHADING_HELP),
     src_detail: float = typer.Option(None, help=SRC_DETAIL_HELP),
     temporal: float = typer.Option(None, help=TEMPORAL_HELP),
     feature_fit: float = typer.Option(None, help=FEATURE_FIT_HELP),
@@ -176,7 +180,7 @@ def swap_command(
     cfg = build_config(swap.SwapConfig, config, model=model, dst=dst, out=out, dst_faces=dst_faces, dst_ref=dst_ref,
                        colour=colour, blend=blend, mask=mask, mask_erode=mask_erode, mask_blur=mask_blur,
                        sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, keep_eyes=keep_eyes,
-                       keep_lips=keep_lips, chroma_clamp=chroma_clamp, src_detail=src_detail,
+                       keep_lips=keep_lips, chroma_clamp=chroma_clamp, shading=shading, src_detail=src_detail,
                        temporal=temporal, feature_fit=feature_fit,
                        src_faces=tuple(src_faces) if src_faces else None,
                        watermark=watermark or None, into=into, device=device)
@@ -216,6 +220,7 @@ def run_command(
     keep_eyes: bool = typer.Option(None, "--keep-eyes/--no-keep-eyes", help=KEEP_EYES_HELP),
     keep_lips: bool = typer.Option(None, "--keep-lips/--no-keep-lips", help=KEEP_LIPS_HELP),
     chroma_clamp: float = typer.Option(None, help=CHROMA_CLAMP_HELP),
+    shading: float = typer.Option(None, help=SHADING_HELP),
     src_detail: float = typer.Option(None, help=SRC_DETAIL_HELP),
     temporal: float = typer.Option(None, help=TEMPORAL_HELP),
     feature_fit: float = typer.Option(None, help=FEATURE_FIT_HELP),
@@ -230,7 +235,7 @@ def run_command(
                        preset=preset, iterations=iterations, minutes=minutes, watermark=watermark or None,
                        pretrained=pretrained, identity_weight=identity_weight, match_pose=match_pose,
                        sharpen=sharpen, detail=detail, keep_mouth=keep_mouth, keep_eyes=keep_eyes,
-                       keep_lips=keep_lips, chroma_clamp=chroma_clamp, src_detail=src_detail,
+                       keep_lips=keep_lips, chroma_clamp=chroma_clamp, shading=shading, src_detail=src_detail,
                        temporal=temporal, feature_fit=feature_fit, smooth=smooth, seed=seed, device=device)
     output = pipeline.run(cfg, on_tier=lambda choice: typer.echo(f"tier: {choice.preset} ({choice.reason})"))
     typer.echo(f"swapped video written to {output.video}")

@@ -111,3 +111,37 @@ def clamp_chroma(face: np.ndarray, target: np.ndarray, mask: np.ndarray, percent
     shrink = np.where(distance > limit, limit / np.maximum(distance, 1e-9), 1.0)
     lab_face[..., 1:] = median + (chroma - median) * shrink[..., None]
     return np.clip(cv2.cvtColor(lab_face, cv2.COLOR_LAB2RGB), 0, 1).astype(np.float32)
+
+
+def masked_low_band(channel: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """(R, R) float32: ``channel`` (R, R) blurred by a Gaussian of ``sigma`` px over the pixels where ``weight``
+    (R, R, in [0, 1]) is not 0, each pixel counting by its weight (normalised convolution), so what lies outside
+    the weight (background, hair, dst's kept eyes and mouth) never darkens or lightens the band near an edge."""
+    weight = np.clip(weight, 0, 1).astype(np.float32)
+    total = cv2.GaussianBlur(weight, (0, 0), sigma)
+    return cv2.GaussianBlur(channel.astype(np.float32) * weight, (0, 0), sigma) / np.maximum(total, 1e-6)
+
+
+def match_shading(face: np.ndarray, target: np.ndarray, mask: np.ndarray, sigma: float,
+                  strength: float = 1.0) -> np.ndarray:
+    """The (R, R, 3) face relit as the target is lit: its low band of CIELAB lightness moved onto the target's.
+
+    Parameters
+    ----------
+    face, target : (R, R, 3) float32 RGB in [0, 1]; the swap's face and dst's crop at the same place
+    mask : (R, R) float in [0, 1]: the pixels that count (the face, without what dst keeps of its own)
+    sigma : the low band's Gaussian sigma in px; the shading below it (broad light and shadow: a lit chin, dark
+        eye sockets, a forehead in shadow) is dst's, the face's own shapes above it stay
+    strength : share of the shift applied (0: none; 1: dst's low band)
+
+    Returns
+    -------
+    (R, R, 3) float32 in [0, 1]; a* b* and the lightness above the band are the face's.
+    """
+    if strength <= 0:
+        return face
+    lab_face = cv2.cvtColor(face.astype(np.float32), cv2.COLOR_RGB2LAB)
+    lightness = cv2.cvtColor(target.astype(np.float32), cv2.COLOR_RGB2LAB)[..., 0]
+    shift = masked_low_band(lightness, mask, sigma) - masked_low_band(lab_face[..., 0], mask, sigma)
+    lab_face[..., 0] = lab_face[..., 0] + strength * shift
+    return np.clip(cv2.cvtColor(lab_face, cv2.COLOR_LAB2RGB), 0, 1).astype(np.float32)

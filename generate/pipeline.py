@@ -77,6 +77,7 @@ class PipelineConfig:
     ``keep_mouth`` whether dst's own mouth opening stays (``SwapConfig.keep_mouth``), ``keep_eyes`` its eye
     openings (``SwapConfig.keep_eyes``), ``keep_lips`` its closed lips (``SwapConfig.keep_lips``);
     ``chroma_clamp`` the percentile of dst's hues the face is pulled into (``SwapConfig.chroma_clamp``);
+    ``shading`` the share of the face's broad light and shadow moved onto dst's (``SwapConfig.shading``);
     ``src_detail`` the gain cap of src's own filmed detail, taken from src's face set (``SwapConfig.src_detail``); ``temporal``
     the weight of the previous frame in the swapped face's low band (``SwapConfig.temporal``); ``feature_fit``
     the share of the move of the swapped face's features onto dst's (``SwapConfig.feature_fit``); ``smooth`` the
@@ -104,6 +105,7 @@ class PipelineConfig:
     keep_eyes: bool = True
     keep_lips: bool = True
     chroma_clamp: float = 98.0
+    shading: float = 0.0
     src_detail: float = 1.5
     temporal: float = 0.8
     feature_fit: float = 0.5
@@ -259,7 +261,7 @@ def run(config: PipelineConfig, on_tier: Callable[[tier.TierChoice], None] | Non
                                   dst_faces=dst_faces, colour=config.colour, blend=config.blend, sharpen=config.sharpen,
                                   detail=config.detail, keep_mouth=config.keep_mouth, keep_eyes=config.keep_eyes,
                                   keep_lips=config.keep_lips, chroma_clamp=config.chroma_clamp,
-                                  src_detail=config.src_detail,
+                                  shading=config.shading, src_detail=config.src_detail,
                                   temporal=config.temporal, feature_fit=config.feature_fit, src_faces=(src_faces,),
                                   watermark=config.watermark,
                                   device=config.device), src_faces)

@@ -39,6 +39,13 @@ colour_anomaly_share     share of the face interior (mask >= 0.99) where the swa
                          mouth is open, nostrils) raise it; a uniform tint does not (each face's median
                          is removed), nor do lips or eyes where both faces have them. 0 for an
                          untouched face
+shading_delta_l          mean CIELAB lightness difference in the face interior between the swapped face's broad
+                         light and shadow and the original's, each taken relative to its own face: L* blurred over
+                         the interior (normalised Gaussian, sigma = the square root of the face's area / 16, as
+                         ``generate swap --shading`` moves it) minus the interior's median, swapped minus original,
+                         absolute. Another person under the same light differs a little (their own shapes); src's
+                         lighting carried into dst's frame (a lit chin, shadowed eye sockets) raises it. 0 for an
+                         untouched face
 
 Eyes (is each eye still an eye?), on every swapped face with dst's mesh: both FR judges can accept a
 face whose eye is a swirl of skin, and the realism figures average it away
@@ -111,6 +118,7 @@ from swaplab.faces.embed import embed_records, manifest_faces
 from swaplab.faces.align import apply
 from swaplab.faces.eyes import eye_likeness, eye_patches
 from swaplab.faces.mesh import MOUTH_CLOSED_GAP, MOUTH_OPEN_GAP, FaceMesh, mouth_openings
+from swaplab.generate.colour import masked_low_band
 from swaplab.generate.pose_match import turned_past_src_share, yaw_offsets
 
 FACENET_THRESHOLD = 0.41  # cosine, FaceNet's licit EER threshold on the talking-head pairs
@@ -124,6 +132,7 @@ LOCAL_PX = 15  # window of the local mean colours compared across the edge
 # 5.3-5.7 % (0.9 %) of the interior, identity-loss swaps with visible blotches 9.7-14.5 % (5.6 %); at 8 the
 # plain swaps' blur and pale lips weigh more, at 15 too few pixels are left
 CHROMA_SIGMA_PX = 2.0
+SHADING_SHARE = 1 / 16  # shading_delta_l's Gaussian sigma, a share of the face's side (square root of its area)
 COLOUR_ANOMALY_DE = 10.0
 # broken_eye_share: an eye counts as broken below this likeness to real eyes. Measured on two lq runs of this
 # code: vr_2 -> lp_s18, whose eyes are a red swirl and a dark hole in every frame, 0.17 on average (98 % of
@@ -387,6 +396,23 @@ def _colour_anomaly(swapped: np.ndarray, original: np.ndarray, region: np.ndarra
     return float(np.mean(np.linalg.norm(departure, axis=1) > COLOUR_ANOMALY_DE))
 
 
+def _shading_departure(swapped: np.ndarray, original: np.ndarray, region: np.ndarray, face_side: float) -> float:
+    """Mean absolute difference of the frames' relative low-band L* (see ``shading_delta_l``) over ``region`` (H, W)
+    bool, the band's sigma ``SHADING_SHARE`` of ``face_side`` px."""
+    sigma = max(1.0, SHADING_SHARE * face_side)
+    rows, cols = np.nonzero(region)
+    pad = int(3 * sigma) + 1
+    top, left = max(rows.min() - pad, 0), max(cols.min() - pad, 0)
+    window = (slice(top, rows.max() + pad + 1), slice(left, cols.max() + pad + 1))
+    inside = region[window]
+    relative = []
+    for image in (swapped, original):
+        lightness = cv2.cvtColor(image[window].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[..., 0]
+        band = masked_low_band(lightness, inside.astype(np.float32), sigma)[inside]
+        relative.append(band - np.median(band))
+    return float(np.abs(relative[0] - relative[1]).mean())
+
+
 @dataclass
 class RealismSums:
     """Per-measure sums over frames: swapped and original values (ratios are of sums)."""
@@ -416,6 +442,7 @@ def measure_frame(sums: RealismSums, swapped: np.ndarray, original: np.ndarray, 
             sums.add(f"gradient_{name}", _gradient(image, regions.transition))
     sums.add("fringe", _delta_e(swapped, original, regions.inside))
     sums.add("colour_anomaly", _colour_anomaly(swapped, original, regions.interior))
+    sums.add("shading", _shading_departure(swapped, original, regions.interior, float(np.sqrt((mask >= 0.5).sum()))))
     interior = regions.interior & ~regions.inside
     if interior.any():
         sums.add("interior", _delta_e(swapped, original, interior))
@@ -446,7 +473,7 @@ def realism_from(sums: RealismSums) -> dict[str, float]:
     return {"sharpness_ratio": _ratio(sums, "sharp"), "seam_colour_ratio": _ratio(sums, "jump"),
             "seam_gradient_ratio": _ratio(sums, "gradient"), "fringe_delta_e": fringe,
             "interior_delta_e": interior, "fringe_ratio": fringe / interior if interior > 0 else float("nan"),
-            "colour_anomaly_share": sums.mean("colour_anomaly"),
+            "colour_anomaly_share": sums.mean("colour_anomaly"), "shading_delta_l": sums.mean("shading"),
             "realism_frames": len(sums.values.get("fringe", []))}
 
 

@@ -148,6 +148,37 @@ def test_chroma_clamp_pulls_a_purple_blotch_onto_dsts_skin_hues_and_leaves_the_r
         SwapConfig(model=Path("m"), dst=Path("d.mp4"), out=Path("o"), chroma_clamp=30)
 
 
+def test_match_shading_relights_the_face_as_the_target_is_lit_and_keeps_its_features() -> None:
+    """A face lit from the left, moved onto a target lit from the right: its broad slope of lightness becomes the
+    target's, its own small features (a dark spot of a few px) and hues stay, and what lies outside the mask (a
+    dark background in the target) does not darken the face's edge."""
+    import cv2
+
+    from swaplab.generate.colour import match_shading
+    from swaplab.generate.swap import SwapConfig
+
+    size, sigma = 64, 4.0
+    ramp = np.linspace(0.9, 0.5, size, dtype=np.float32)[None, :, None]
+    skin = np.array([0.85, 0.62, 0.52], np.float32)
+    face = np.repeat(skin * ramp, size, 0)
+    face[30:34, 20:24] *= 0.5  # a small feature of the face's own
+    target = np.repeat(skin * ramp[:, ::-1], size, 0)
+    target[:, :6] = 0.02  # background beside the face
+    mask = np.zeros((size, size), np.float32)
+    mask[:, 8:] = 1
+    out = match_shading(face, target, mask, sigma)
+    lightness = lambda image: cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0]  # noqa: E731
+    row = lightness(out)[50]
+    np.testing.assert_allclose(row[12:60], lightness(target)[50, 12:60], atol=1.5)  # the target's slope
+    spot = lightness(face)[32, 22] - lightness(face)[32, 28]
+    assert abs((lightness(out)[32, 22] - lightness(out)[32, 28]) - spot) < 0.25 * abs(spot)  # the feature kept
+    ab = lambda image: cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[40, 30, 1:]  # noqa: E731
+    np.testing.assert_allclose(ab(out), ab(face), atol=2.5)  # hues kept
+    assert match_shading(face, target, mask, sigma, strength=0) is face
+    with pytest.raises(SwaplabError, match="shading 1.5"):
+        SwapConfig(model=Path("m"), dst=Path("d.mp4"), out=Path("o"), shading=1.5)
+
+
 def test_blending_pastes_inside_the_mask_only() -> None:
     frame = np.zeros((64, 80, 3), np.uint8)
     face = np.ones((32, 32, 3), np.float32)
