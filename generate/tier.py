@@ -11,7 +11,8 @@ enlarged 6x into a close-up keeps 0.16 of the original's sharpness, a perfect 12
 3. lq where the training length is the user's count (``--iterations``, or no ``--minutes``), where no
    pretrained model is given (minutes of CPU training from scratch make no face at either tier), or where
    the time budget leaves hq fewer than ``HQ_MIN_ITERATIONS`` at this hardware's measured rate
-   (``HQ_ITERATIONS_PER_MINUTE``: on a 2-core CPU without AVX-512 that takes about 66 minutes of training);
+   (``HQ_ITERATIONS_PER_MINUTE``: on a 2-core CPU without AVX-512 that takes about 11 hours of training, with
+   AVX512-BF16 about 4, on a GPU minutes);
 4. hq otherwise.
 """
 
@@ -38,12 +39,12 @@ AUTO = "auto"
 # starts to act.
 HQ_FROM_ENLARGEMENT = 3.0
 
-# The hq training iterations of the run measured to meet every figure goal of issue 11 (vr_2 -> lp_d12,
-# `generate run --preset hq --pretrained pre/hq_A.pt --identity-weight 0.1 --minutes 28`, hq_A.pt being the
-# model since shipped as builtin, on a 2-core CPU with AVX512-BF16: 621 iterations; README, the hq rows).
-# The same settings on vr_2 -> lp_s18, on a 2-core CPU without AVX-512, trained 221 and drew a softer face
-# than lq's (2026-11-28). With fewer, auto keeps lq.
-HQ_MIN_ITERATIONS = 600
+# The least hq training measured to draw a face at least as good as lq's (README, "hq against lq at equal
+# compute"). On vr_2 -> lp_s18 from the shipped models (batch 8, fp32, no identity loss; trained on a lent GPU,
+# swapped here), hq at 600 iterations took as much CPU time as lq at 2400 and lost: dlib-ResNet accepted 0.07
+# of its frames against 1.00, sharpness 0.75 against 0.87, a blurrier face. On vr_2 -> lp_d12, hq at 6000
+# iterations matched lq at 8000 (dlib 0.97 against 0.95, sharpness 0.39 against 0.37). With fewer, auto keeps lq.
+HQ_MIN_ITERATIONS = 6000
 
 # hq training iterations a minute in `generate run` (batch 8 a side), by device and precision, as measured:
 HQ_ITERATIONS_PER_MINUTE = {
