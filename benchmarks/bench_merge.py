@@ -38,15 +38,15 @@ def switch(text: str) -> bool:
     return text.lower() in ("1", "true", "yes")
 
 
-SETTINGS = {"colour": str, "chroma_clamp": float, "shading": float, "blend": str, "mask": str, "mask_erode": int, "mask_blur": int,
-            "sharpen": float, "detail": float, "src_detail": float, "temporal": float, "feature_fit": float,
-            "keep_mouth": switch, "keep_eyes": switch, "keep_lips": switch}
+SETTINGS = {"colour": str, "chroma_clamp": float, "shading": float, "blend": str, "mask": str, "mask_erode": int,
+            "mask_blur": int, "sharpen": float, "detail": float, "src_detail": float, "temporal": float,
+            "feature_fit": float, "keep_mouth": switch, "keep_eyes": switch, "keep_lips": switch}
 FIGURES = ("facenet_accept_rate", "dlib_accept_rate", "similarity_to_src", "sharpness_ratio", "seam_colour_ratio",
            "seam_gradient_ratio", "fringe_ratio", "pose_error_iod", "flicker_ratio")
 # Recorded beside the score, not in it: the blind judge's margin, blotches of colour inside the face, eyes that
 # are no eyes, a mouth that opens out of turn.
-RECORDED = ("dlib_similarity_to_src", "colour_anomaly_share", "shading_delta_l", "eye_likeness_swapped", "broken_eye_share",
-            "mouth_gap_error", "closed_mouth_opened_share")
+RECORDED = ("dlib_similarity_to_src", "colour_anomaly_share", "shading_delta_l", "eye_likeness_swapped",
+            "broken_eye_share", "mouth_gap_error", "closed_mouth_opened_share")
 
 
 def shortfall(quality: dict) -> float:

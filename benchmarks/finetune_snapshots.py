@@ -132,8 +132,8 @@ def finetune(args: argparse.Namespace) -> None:
 def read_snapshot(parts: list[Path]) -> dict:
     """One snapshot from all its part files (or its one file): the payload with every part's weights."""
     payloads = [train.load_checkpoint(path) for path in parts]
-    kinds = {(p["iteration"], p.get("parts", 1)) for p in payloads}
-    if len(kinds) != 1 or len(payloads) != payloads[0].get("parts", 1):
+    kinds = {(p["iteration"], p.get("parts", 1), json.dumps(p["spec"], sort_keys=True)) for p in payloads}
+    if len(kinds) != 1 or len(set(parts)) != len(parts) or len(payloads) != payloads[0].get("parts", 1):
         raise SwaplabError(f"{', '.join(map(str, parts))}: not all parts of one snapshot")
     return {**payloads[0], "model": {name: t for payload in payloads for name, t in payload["model"].items()}}
 

@@ -32,8 +32,9 @@ KEEP_EYES_HELP = ("Leave dst's own eye openings (iris, whites, catchlights, insi
 CHROMA_CLAMP_HELP = ("Pull the swapped face's hues into dst's own range (CIELAB a*b*, out to this percentile of "
                      "dst's skin; a model's purple lids and nostrils), 50-100, or 0 for none (default: 98).")
 SHADING_HELP = ("Share of the swapped face's broad light and shadow moved onto dst's (CIELAB lightness below a "
-                "Gaussian of 1/16 of the face: src's lit chin or shadowed eye sockets relit as dst is lit), 0-1 "
-                "(default: 0, none; at 1 both FR judges kept accepting only models trained with --identity-weight).")
+                "Gaussian of 1/16 of the face crop: src's lit chin or shadowed eye sockets relit as dst is lit), "
+                "0-1 (default: 0, none; at 1 both FR judges' similarities to src fell on models trained without "
+                "--identity-weight).")
 KEEP_LIPS_HELP = ("Leave dst's own lips where its mouth is closed (Face Mesh inner-lip gap), in place of the parted, "
                   "dark mouth a model of a talking src draws over them (with the mesh mask; default: on).")
 

@@ -77,8 +77,8 @@ def manifest_digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def build_pool(manifests: tuple[Path, ...], resolution: int, per_manifest: int, mesh_cache: Path) -> dict:
-    """Decode each manifest's faces (at most ``per_manifest``) into one pool payload.
+def build_pool(manifests: tuple[Path, ...], resolution: int, per_manifest: int | None, mesh_cache: Path) -> dict:
+    """Decode each manifest's faces (at most ``per_manifest``; None: all) into one pool payload.
 
     Returns a dict of tensors and lists: ``jpeg`` (total bytes,) uint8 with ``offsets`` (N + 1,),
     ``landmarks`` (N, 5, 2), ``dense`` (N, 478, 2) float16, ``identities`` (sorted names),

@@ -41,8 +41,9 @@ colour_anomaly_share     share of the face interior (mask >= 0.99) where the swa
                          untouched face
 shading_delta_l          mean CIELAB lightness difference in the face interior between the swapped face's broad
                          light and shadow and the original's, each taken relative to its own face: L* blurred over
-                         the interior (normalised Gaussian, sigma = the square root of the face's area / 16, as
-                         ``generate swap --shading`` moves it) minus the interior's median, swapped minus original,
+                         the interior (normalised Gaussian, sigma = the square root of the face's area / 16: a
+                         little narrower than the band ``generate swap --shading`` moves, 1/16 of the crop's side)
+                         minus the interior's median, swapped minus original,
                          absolute. Another person under the same light differs a little (their own shapes); src's
                          lighting carried into dst's frame (a lit chin, shadowed eye sockets) raises it. 0 for an
                          untouched face
@@ -132,7 +133,7 @@ LOCAL_PX = 15  # window of the local mean colours compared across the edge
 # 5.3-5.7 % (0.9 %) of the interior, identity-loss swaps with visible blotches 9.7-14.5 % (5.6 %); at 8 the
 # plain swaps' blur and pale lips weigh more, at 15 too few pixels are left
 CHROMA_SIGMA_PX = 2.0
-SHADING_SHARE = 1 / 16  # shading_delta_l's Gaussian sigma, a share of the face's side (square root of its area)
+SHADING_SHARE = 1 / 16  # shading_delta_l's sigma, a share of the square root of the face's area in the frame
 COLOUR_ANOMALY_DE = 10.0
 # broken_eye_share: an eye counts as broken below this likeness to real eyes. Measured on two lq runs of this
 # code: vr_2 -> lp_s18, whose eyes are a red swirl and a dark hole in every frame, 0.17 on average (98 % of

@@ -73,10 +73,10 @@ EYE_EDGE = 1 / 256
 # still measured open; by 8, a faint corner and a doubled line; by 12, neither (README, "dst's closed lips").
 LIPS_GROW = 12 / 256
 LIPS_EDGE = 4 / 256
-# The Gaussian sigma of the shading moved onto dst's (``SwapConfig.shading``), as a share of the crop's width: 4 px
+# The Gaussian sigma of the shading moved onto dst's (``SwapConfig.shading``), as a share of the crop's side: 4 px
 # at 64 px, about 26 frame px on lp_s18's 418 px face. Broad light and shadow lie below it (src's lit chin, its
 # shadowed eye sockets and forehead band on lp_s18); the eyes, nose and mouth above it stay the model's.
-SHADING_SIGMA = 1 / 16
+SHADING_SIGMA_SHARE = 1 / 16
 
 
 # The swap's numeric settings: (field, lowest, highest, what to choose, as the error says it).
@@ -158,7 +158,7 @@ class SwapConfig:
     to this percentile of dst's pixels in the mask; :func:`colour.clamp_chroma`; 0: off; 98, the default,
     measured in the README: the colour anomaly share 0.154 -> 0.125 and 0.135 -> 0.116 on two lp_s18 models, both
     judges unchanged). ``shading`` then moves that share of the face's broad light and shadow onto dst's (the
-    low band of CIELAB lightness below a Gaussian of ``SHADING_SIGMA``; :func:`colour.match_shading`; 0, the default:
+    low band of CIELAB lightness below a Gaussian of ``SHADING_SIGMA_SHARE`` of the crop; :func:`colour.match_shading`; 0, the default:
     none; measured in the README: at 1, ``shading_delta_l`` down by 20-43 % on three models trained with the identity
     loss, both judges unchanged at 1.00; on models trained without it, both judges' similarities fall).
     ``detail`` adds dst's own fine grey-level texture (periods under about 2.7 model pixels: pores, stubble,
@@ -338,7 +338,7 @@ class Swapper:
         face = self.colour(face, crop, holed)
         if self.config.chroma_clamp > 0:
             face = clamp_chroma(face, crop, holed, self.config.chroma_clamp)
-        face = match_shading(face, crop, holed, SHADING_SIGMA * self.resolution, self.config.shading)
+        face = match_shading(face, crop, holed, SHADING_SIGMA_SHARE * self.resolution, self.config.shading)
         if self.exemplars is not None:
             size = self.exemplars.bank.size
             matrix = enlarged_matrix(matrix, self.resolution, size)

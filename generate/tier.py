@@ -39,11 +39,12 @@ AUTO = "auto"
 # starts to act.
 HQ_FROM_ENLARGEMENT = 3.0
 
-# The least hq training measured to draw a face at least as good as lq's (README, "hq against lq at equal
-# compute"). On vr_2 -> lp_s18 from the shipped models (batch 8, fp32, no identity loss; trained on a lent GPU,
-# swapped here), hq at 600 iterations took as much CPU time as lq at 2400 and lost: dlib-ResNet accepted 0.07
-# of its frames against 1.00, sharpness 0.75 against 0.87, a blurrier face. On vr_2 -> lp_d12, hq at 6000
-# iterations matched lq at 8000 (dlib 0.97 against 0.95, sharpness 0.39 against 0.37). With fewer, auto keeps lq.
+# The one hq length measured to draw a face about as good as lq's (README, "hq against lq at equal compute"). On
+# vr_2 -> lp_s18 from the shipped models (batch 8, fp32, no identity loss; trained on a lent GPU, swapped here),
+# hq at 600 iterations took the training time of lq at 2400 on this project's CPU and lost: dlib-ResNet accepted
+# 0.07 of its frames against 1.00, sharpness 0.75 against 0.87, a blurrier face. On vr_2 -> lp_d12, hq at 6000
+# iterations was about as good as lq at 8000, in about equal GPU time (dlib 0.97 / 0.95, FaceNet 0.93 / 0.97,
+# sharpness 0.39 / 0.37). Lengths between 600 and 6000 were not measured. With fewer, auto keeps lq.
 HQ_MIN_ITERATIONS = 6000
 
 # hq training iterations a minute in `generate run` (batch 8 a side), by device and precision, as measured:
