@@ -113,13 +113,15 @@ def clamp_chroma(face: np.ndarray, target: np.ndarray, mask: np.ndarray, percent
     return np.clip(cv2.cvtColor(lab_face, cv2.COLOR_LAB2RGB), 0, 1).astype(np.float32)
 
 
-def masked_low_band(channel: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
-    """(R, R) float32: ``channel`` (R, R) blurred by a Gaussian of ``sigma`` px over the pixels where ``weight``
-    (R, R, in [0, 1]) is not 0, each pixel counting by its weight (normalised convolution), so what lies outside
-    the weight (background, hair, dst's kept eyes and mouth) never darkens or lightens the band near an edge."""
+def masked_low_band(channels: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """(R, R, C) float32: each of ``channels`` (R, R, C) blurred by a Gaussian of ``sigma`` px over the pixels
+    where ``weight`` (R, R, in [0, 1]) is not 0, each pixel counting by its weight (normalised convolution), so
+    what lies outside the weight (background, hair, dst's kept eyes and mouth) never darkens or lightens the
+    band near an edge."""
     weight = np.clip(weight, 0, 1).astype(np.float32)
-    total = cv2.GaussianBlur(weight, (0, 0), sigma)
-    return cv2.GaussianBlur(channel.astype(np.float32) * weight, (0, 0), sigma) / np.maximum(total, 1e-6)
+    total = np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-6)
+    blurred = cv2.GaussianBlur(channels.astype(np.float32) * weight[..., None], (0, 0), sigma)
+    return blurred.reshape(channels.shape) / total[..., None]
 
 
 def match_shading(face: np.ndarray, target: np.ndarray, mask: np.ndarray, sigma: float,
@@ -142,6 +144,6 @@ def match_shading(face: np.ndarray, target: np.ndarray, mask: np.ndarray, sigma:
         return face
     lab_face = cv2.cvtColor(face.astype(np.float32), cv2.COLOR_RGB2LAB)
     lightness = cv2.cvtColor(target.astype(np.float32), cv2.COLOR_RGB2LAB)[..., 0]
-    shift = masked_low_band(lightness, mask, sigma) - masked_low_band(lab_face[..., 0], mask, sigma)
-    lab_face[..., 0] = lab_face[..., 0] + strength * shift
+    bands = masked_low_band(np.stack([lightness, lab_face[..., 0]], axis=-1), mask, sigma)
+    lab_face[..., 0] = lab_face[..., 0] + strength * (bands[..., 0] - bands[..., 1])
     return np.clip(cv2.cvtColor(lab_face, cv2.COLOR_LAB2RGB), 0, 1).astype(np.float32)

@@ -380,12 +380,16 @@ def _delta_e(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float:
     return float(np.linalg.norm(lab[0] - lab[1], axis=1).mean())
 
 
+def _window(region: np.ndarray, pad: int) -> tuple[slice, slice]:
+    """The box around ``region`` (H, W) bool's pixels, grown by ``pad`` px (within the frame)."""
+    rows, cols = np.nonzero(region)
+    top, left = max(rows.min() - pad, 0), max(cols.min() - pad, 0)
+    return slice(top, rows.max() + pad + 1), slice(left, cols.max() + pad + 1)
+
+
 def _relative_chroma(image: np.ndarray, region: np.ndarray) -> np.ndarray:
     """Smoothed CIELAB a*b* of ``region``'s pixels (N, 2) minus their median: colour without the overall tint."""
-    rows, cols = np.nonzero(region)
-    pad = int(3 * CHROMA_SIGMA_PX) + 1
-    top, left = max(rows.min() - pad, 0), max(cols.min() - pad, 0)
-    window = (slice(top, rows.max() + pad + 1), slice(left, cols.max() + pad + 1))
+    window = _window(region, int(3 * CHROMA_SIGMA_PX) + 1)
     lab = cv2.cvtColor(image[window].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
     chroma = cv2.GaussianBlur(lab[..., 1:], (0, 0), CHROMA_SIGMA_PX)[region[window]]
     return chroma - np.median(chroma, axis=0)
@@ -401,17 +405,13 @@ def _shading_departure(swapped: np.ndarray, original: np.ndarray, region: np.nda
     """Mean absolute difference of the frames' relative low-band L* (see ``shading_delta_l``) over ``region`` (H, W)
     bool, the band's sigma ``SHADING_SHARE`` of ``face_side`` px."""
     sigma = max(1.0, SHADING_SHARE * face_side)
-    rows, cols = np.nonzero(region)
-    pad = int(3 * sigma) + 1
-    top, left = max(rows.min() - pad, 0), max(cols.min() - pad, 0)
-    window = (slice(top, rows.max() + pad + 1), slice(left, cols.max() + pad + 1))
+    window = _window(region, int(3 * sigma) + 1)
     inside = region[window]
-    relative = []
-    for image in (swapped, original):
-        lightness = cv2.cvtColor(image[window].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[..., 0]
-        band = masked_low_band(lightness, inside.astype(np.float32), sigma)[inside]
-        relative.append(band - np.median(band))
-    return float(np.abs(relative[0] - relative[1]).mean())
+    lightness = [cv2.cvtColor(image[window].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[..., 0]
+                 for image in (swapped, original)]
+    bands = masked_low_band(np.stack(lightness, axis=-1), inside.astype(np.float32), sigma)[inside]  # (N, 2)
+    relative = bands - np.median(bands, axis=0)
+    return float(np.abs(relative[:, 0] - relative[:, 1]).mean())
 
 
 @dataclass
