@@ -158,9 +158,10 @@ class SwapConfig:
     to this percentile of dst's pixels in the mask; :func:`colour.clamp_chroma`; 0: off; 98, the default,
     measured in the README: the colour anomaly share 0.154 -> 0.125 and 0.135 -> 0.116 on two lp_s18 models, both
     judges unchanged). ``shading`` then moves that share of the face's broad light and shadow onto dst's (the
-    low band of CIELAB lightness below a Gaussian of ``SHADING_SIGMA_SHARE`` of the crop; :func:`colour.match_shading`; 0, the default:
-    none; measured in the README: at 1, ``shading_delta_l`` down by 20-43 % on three models trained with the identity
-    loss, both judges unchanged at 1.00; on models trained without it, both judges' similarities fall).
+    low band of CIELAB lightness below a Gaussian of ``SHADING_SIGMA_SHARE`` of the crop;
+    :func:`colour.match_shading`; 0, the default: none; measured in the README: at 1, ``shading_delta_l`` down
+    by 20-43 % on three models trained with the identity loss, both judges unchanged at 1.00; on models trained
+    without it, both judges' similarities fall).
     ``detail`` adds dst's own fine grey-level texture (periods under about 2.7 model pixels: pores, stubble,
     grain, glints; softly bounded at ``blend.DETAIL_LIMIT`` so dst's brow and eyeliner edges stay out; see
     ``blend.filmed_detail``) to the enlarged face with that weight (0: none; 1, the default;
