@@ -46,7 +46,7 @@ FIGURES = ("facenet_accept_rate", "dlib_accept_rate", "similarity_to_src", "shar
 # Recorded beside the score, not in it: the blind judge's margin, blotches of colour inside the face, eyes that
 # are no eyes, a mouth that opens out of turn.
 RECORDED = ("dlib_similarity_to_src", "colour_anomaly_share", "shading_delta_l", "eye_likeness_swapped",
-            "broken_eye_share", "mouth_gap_error", "closed_mouth_opened_share")
+            "broken_eye_share", "mouth_gap_error", "closed_mouth_opened_share", "shut_eye_opened_share")
 
 
 def shortfall(quality: dict) -> float:

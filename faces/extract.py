@@ -22,6 +22,7 @@ Two passes, one decode of each input, so that memory stays flat for long videos:
 
 from __future__ import annotations
 
+import shutil
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -458,6 +459,8 @@ def run_extract(config: ExtractConfig) -> ExtractOutput:
     exclude = extractor.references(config.exclude_ref, "exclude reference")
     output.skipped.unlink(missing_ok=True)
     scans, skipped = scan_inputs(extractor, sources)
+    for left in skipped:
+        remove_outputs_of(output, _video_id(Path(left["input"])))
     tracks = summaries(scans, config.min_identity_width, config.min_identity_norm)
     groups = clusters.cluster_tracks(tracks, config.cluster_threshold)
     kept = clusters.choose(tracks, groups, config.rule, references, exclude, config.ref_threshold)
@@ -468,6 +471,13 @@ def run_extract(config: ExtractConfig) -> ExtractOutput:
     write_json_atomic(output.skipped, {"format": SKIPPED_FORMAT, "skipped": skipped})
     save_config(config, output.config)
     return output
+
+
+def remove_outputs_of(output: ExtractOutput, video_id: str) -> None:
+    """Remove what an earlier run into ``output`` wrote for an input now left out: its crops folder and its mesh
+    sidecar (no row of the new manifests points at them)."""
+    shutil.rmtree(output.crops / video_id, ignore_errors=True)
+    output.mesh(video_id).unlink(missing_ok=True)
 
 
 SKIPPED_FORMAT = 1  # skipped.json: {"format": 1, "skipped": [{"input": path, "error": message}, ...]}

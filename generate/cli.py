@@ -28,7 +28,8 @@ TEMPORAL_HELP = ("Weight of the previous frame, carried along dst's own motion, 
 FEATURE_FIT_HELP = ("Share of the shift, turn and scale that moves the swapped face's eyes, brows, nose and lips "
                     "onto dst's (Face Mesh), 0-1 (default: 0.5; 0: none).")
 KEEP_EYES_HELP = ("Leave dst's own eye openings (iris, whites, catchlights, inside the lid margins of dst's Face Mesh) "
-                  "in place of the model's, which renders them soft (with the mesh mask, the default; default: on).")
+                  "in place of the model's, which renders them soft, and dst's shut eyes with their lids, where the "
+                  "model draws src's open eyes (with the mesh mask, the default; default: on).")
 CHROMA_CLAMP_HELP = ("Pull the swapped face's hues into dst's own range (CIELAB a*b*, out to this percentile of "
                      "dst's skin; a model's purple lids and nostrils), 50-100, or 0 for none (default: 98).")
 SHADING_HELP = ("Share of the swapped face's broad light and shadow moved onto dst's (CIELAB lightness below a "

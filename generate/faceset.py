@@ -188,16 +188,47 @@ def closed_lips_mask(dense: np.ndarray, resolution: int, grow: float, soften: fl
     return weight * lips
 
 
-# An eye counts as open where its lid margins enclose at least this share of the square of its width: the eyes
-# of lp_s18 and lp_d12 (Face Mesh, every frame) enclose 0.27 and 0.24 at the median and 0.17-0.18 at the 5th
-# percentile; 1.6-2.8 % of them, the blinks, fall below 0.08 (down to 0.003).
-EYE_MIN_FILL = 0.08
+# An eye counts as open where its lid margins enclose at least this share of the square of its width
+# (``mesh.eye_fills``; the measured fills are beside the constant).
+EYE_MIN_FILL = mesh.EYE_OPEN_FILL
+# A shut or narrowed eye is kept whole, with its lids (:func:`shut_eyes_mask`), up to a fill of EYE_MIN_FILL, and not
+# from EYE_LIDS_KEPT_UNTIL on, in proportion between. The models draw src's open eye there. With a ramp from 0.03 to
+# 0.08 instead, the eyes narrowed in a laugh (pexels_wolfgang_langer frame 288, fill about 0.05) showed the model's
+# open eye and dst's lashes at once, a double exposure; open eyes fill 0.13 or more on lp_s18, lp_d12 and lp_d20
+# in all but 5 % of frames.
+EYE_LIDS_KEPT_UNTIL = 0.12
 
 
 def eye_openings_mask(dense: np.ndarray, resolution: int, soften: float | None = None) -> np.ndarray:
     """(R, R) float32 in [0, 1]: the openings of both eyes that are open (``EYE_MIN_FILL``), inside the lid
     margins of one crop's Face Mesh (478, 2) (:func:`opening_mask`); all 0 for shut eyes."""
     return opening_mask(dense, (mesh.RIGHT_EYE, mesh.LEFT_EYE), resolution, soften, EYE_MIN_FILL)
+
+
+def shut_eye_weights(dense: np.ndarray) -> np.ndarray:
+    """(2,) how much of the right and the left eye of one crop's Face Mesh (478, 2) to keep with its lids: 1 at a
+    fill (``mesh.eye_fills``) up to ``EYE_MIN_FILL``, 0 from ``EYE_LIDS_KEPT_UNTIL`` on, linear between (so the
+    weight eases in as a lid closes)."""
+    fills = mesh.eye_fills(dense)
+    return np.clip((EYE_LIDS_KEPT_UNTIL - fills) / (EYE_LIDS_KEPT_UNTIL - EYE_MIN_FILL), 0.0, 1.0)
+
+
+def shut_eyes_mask(dense: np.ndarray, resolution: int, grow: float, soften: float) -> np.ndarray:
+    """(R, R) float32 in [0, 1]: the shut and narrowed eyes of one crop's Face Mesh (478, 2): each eye's lid
+    margins (their hull, at least a line) grown by ``grow`` px and softened by a Gaussian of sigma ``soften`` px,
+    at the weight :func:`shut_eye_weights` gives that eye (all 0 for open eyes)."""
+    mask = np.zeros((resolution, resolution), np.float32)
+    for ring, weight in zip((mesh.RIGHT_EYE, mesh.LEFT_EYE), shut_eye_weights(dense), strict=True):
+        if weight == 0:
+            continue
+        outline = np.round(np.asarray(dense, np.float64)[list(ring), :2]).astype(np.int32)
+        eye = np.zeros((resolution, resolution), np.float32)
+        cv2.fillConvexPoly(eye, cv2.convexHull(outline), 1.0)
+        cv2.polylines(eye, [outline], True, 1.0)  # a shut eye's hull is a sliver: its line at least
+        eye = grown(eye, grow)
+        eye = cv2.GaussianBlur(eye, (0, 0), soften) if soften > 0 else eye
+        mask = np.maximum(mask, weight * eye)
+    return mask
 
 
 def target_masks(faceset: FaceSet) -> torch.Tensor:

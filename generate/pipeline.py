@@ -19,7 +19,7 @@ from pathlib import Path
 from swaplab.core.config import build_config, save_config
 from swaplab.core.device import resolve_device, resolve_precision
 from swaplab.core.errors import SwaplabError
-from swaplab.core.fileio import require_input_file, require_writable_dir, write_json_atomic
+from swaplab.core.fileio import require_input_file, require_writable_dir, sha256_of, write_json_atomic
 from swaplab.core.media import probe
 from swaplab.datasets.manifest import FaceRecord, faces_only, read_manifest
 from swaplab.datasets.outputs import ExtractOutput, RunOutput, SwapOutput, TrainOutput
@@ -75,7 +75,7 @@ class PipelineConfig:
     turns); ``sharpen`` the swap's unsharp-mask amount,
     ``detail`` the weight of dst's own fine texture on the pasted face (``SwapConfig.detail``),
     ``keep_mouth`` whether dst's own mouth opening stays (``SwapConfig.keep_mouth``), ``keep_eyes`` its eye
-    openings (``SwapConfig.keep_eyes``), ``keep_lips`` its closed lips (``SwapConfig.keep_lips``);
+    openings and shut eyes (``SwapConfig.keep_eyes``), ``keep_lips`` its closed lips (``SwapConfig.keep_lips``);
     ``chroma_clamp`` the percentile of dst's hues the face is pulled into (``SwapConfig.chroma_clamp``);
     ``shading`` the share of the face's broad light and shadow moved onto dst's (``SwapConfig.shading``);
     ``src_detail`` the gain cap of src's own filmed detail, taken from src's face set (``SwapConfig.src_detail``); ``temporal``
@@ -134,7 +134,8 @@ def extract_once(inputs: tuple[Path, ...], output: ExtractOutput, identity: str 
 
 
 def check_extracted_from(output: ExtractOutput, inputs: tuple[Path, ...]) -> None:
-    """Refuse to reuse a face set that was extracted from other inputs (a run resumed with other ones)."""
+    """Refuse to reuse a face set that was extracted from other inputs (a run resumed with other ones), or from a
+    file that has changed since (another video saved under the same path: its sha256 against the manifest's)."""
     if not output.config.exists():
         return
     before = [Path(p).resolve() for p in build_config(extract.ExtractConfig, output.config).inputs]
@@ -142,6 +143,13 @@ def check_extracted_from(output: ExtractOutput, inputs: tuple[Path, ...]) -> Non
         raise SwaplabError(f"{output.folder} holds faces extracted from {[str(p) for p in before]}, not "
                            f"{[str(p) for p in inputs]}: give another --out, or delete {output.folder} to extract "
                            "again")
+    rows = read_manifest(output.all_faces) if output.all_faces.exists() else []
+    recorded = {row.video_id: row.source_sha256 for row in rows if row.source_sha256}
+    for source in inputs:
+        digest = recorded.get(Path(source).stem)
+        if digest and Path(source).is_file() and sha256_of(Path(source)) != digest:
+            raise SwaplabError(f"{source} changed since {output.folder} was extracted from it: give another --out, "
+                               f"or delete {output.folder} to extract again")
 
 
 def train_or_resume(src_faces: Path | tuple[Path, ...], dst_faces: Path | tuple[Path, ...], model_dir: Path, *,

@@ -61,11 +61,11 @@ eye_likeness_dst         the same for dst's original eyes against src's eyes onl
 broken_eye_share         share of swapped faces with an eye_likeness below EYE_LIKENESS_FLOOR
 broken_eye_frames        up to 10 of those frames, worst first: the frames to look at
 eye_frames               faces measured
-keep_eyes                whether the swap kept dst's eye openings (``SwapConfig.keep_eyes``): then the eye
+keep_eyes                whether the swap kept dst's eye openings and shut eyes (``SwapConfig.keep_eyes``): then the eye
                          figures judge dst's own eyes inside the swap's lids, and a model that draws no eye
                          shows none broken
 
-Mouth (does it open as dst's does?), on every swapped face where Face Mesh finds it on the fake's crop
+Mouth and shut eyes (do they open as dst's do?), on every swapped face where Face Mesh finds it on the fake's crop
 
 mouth_gap_swapped, mouth_gap_dst  mean inner-lip gap / inter-ocular distance of the swapped and dst's faces
 mouth_gap_error          mean |swapped gap - dst's gap|
@@ -73,6 +73,10 @@ closed_mouth_opened_share  share of dst's closed mouths (gap < MOUTH_CLOSED_GAP)
 mouth_gap_frames         up to 10 frames whose gaps differ most; ``mouth_frames`` the faces measured
 keep_mouth, keep_lips    whether the swap kept dst's mouth opening and dst's closed lips (``SwapConfig``): with
                          ``keep_lips`` a closed dst mouth shows dst's own lips, so it is not drawn open
+shut_eye_opened_share    share of dst's shut eyes (Face Mesh fill <= EYE_SHUT_FILL, 0.03) that the swapped face shows
+                         open (fill >= EYE_OPEN_FILL, 0.08); NaN where dst never shuts an eye. ``shut_eyes_dst`` counts
+                         them; ``shut_eye_opened_frames``, up to 10 frames where one opened. With ``keep_eyes`` the
+                         swap keeps dst's shut eyes and their lids
 
 Motion
 
@@ -118,7 +122,8 @@ from swaplab.faces.detector import Detection, FaceDetector
 from swaplab.faces.embed import embed_records, manifest_faces
 from swaplab.faces.align import apply
 from swaplab.faces.eyes import eye_likeness, eye_patches
-from swaplab.faces.mesh import MOUTH_CLOSED_GAP, MOUTH_OPEN_GAP, FaceMesh, mouth_openings
+from swaplab.faces.mesh import (EYE_OPEN_FILL, EYE_SHUT_FILL, MOUTH_CLOSED_GAP, MOUTH_OPEN_GAP, FaceMesh,
+                                eye_fills, mouth_openings)
 from swaplab.generate.colour import masked_low_band
 from swaplab.generate.pose_match import turned_past_src_share, yaw_offsets
 
@@ -147,8 +152,9 @@ OWN_FRAMES = 5  # dst's eyes this many frames either side of a swapped face are 
 BROKEN_EYE_WARNING = 0.05
 TURNED_PAST_WARNING = 0.2
 # mouth figures: closed and open as ``mesh.MOUTH_CLOSED_GAP`` and ``MOUTH_OPEN_GAP`` (0.02 and 0.04 IOD); the swaps of
-# vr_2 and vr_5 into lp_s18 drew lips parted by 0.05-0.07 over closed ones, visibly open and dark (README)
-MOUTH_FRAMES_LISTED = 10
+# vr_2 and vr_5 into lp_s18 drew lips parted by 0.05-0.07 over closed ones, visibly open and dark (README). The
+# mouth's and the shut eyes' figures each list up to this many frames.
+OPENING_FRAMES_LISTED = 10
 
 
 def _dlib_rates(fakes: list, dst: list, src: list, device: str) -> dict[str, float]:
@@ -503,26 +509,32 @@ def trained_match_pose(output: SwapOutput) -> dict:
     return {} if share is None else {"match_pose": share}
 
 
-def mouth_gaps(fakes: Path, dst_faces: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(frames, swapped gaps, dst's gaps), each (N,): the inner-lip gap / inter-ocular distance of every swapped
-    face where Face Mesh finds it on the fake's crop, and of dst's face in the same frame (its manifest's mesh)."""
+def mesh_openings(fakes: Path, dst_faces: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frames (N,), swapped (N, 3), dst's (N, 3)): of every swapped face where Face Mesh finds it on the fake's
+    crop, its inner-lip gap / inter-ocular distance and its right and left eye's fill (``mesh.eye_fills``), and the
+    same of dst's face in that frame (its manifest's mesh)."""
     face_mesh, found = FaceMesh(), []
     try:
         for fake, _, points in faces_with_dst_mesh(fakes, dst_faces):
             swapped = face_mesh.crop_landmarks(read_image(check_relative_path(fake.crop_path, fakes)))
             if swapped is not None:
-                found.append((fake.frame_index, mouth_openings(swapped)[0], mouth_openings(points)[0]))
+                found.append((fake.frame_index, *_openings(swapped), *_openings(points)))
     finally:
         face_mesh.close()
-    table = np.array(found, dtype=np.float64).reshape(-1, 3)  # frame, swapped gap, dst's gap
-    return table[:, 0].astype(int), table[:, 1], table[:, 2]
+    table = np.array(found, dtype=np.float64).reshape(-1, 7)  # frame, swapped (gap, fills), dst's (gap, fills)
+    return table[:, 0].astype(int), table[:, 1:4], table[:, 4:7]
 
 
-def mouth_figures(fakes: Path, dst_faces: Path) -> dict:
-    """Whether the swapped mouth opens as dst's does (:func:`mouth_gaps`): mean gaps, their mean absolute
-    difference, the share of dst's closed mouths (gap < ``MOUTH_CLOSED_GAP``) drawn open (> ``MOUTH_OPEN_GAP``;
-    NaN without a closed one), and the frames that differ most. Empty without meshes."""
-    frames, swapped, original = mouth_gaps(fakes, dst_faces)
+def _openings(points: np.ndarray) -> tuple[float, float, float]:
+    """One face's inner-lip gap / IOD and its two eyes' fills, from its Face Mesh (478, 2+)."""
+    return (float(mouth_openings(points)[0]), *(float(fill) for fill in eye_fills(points)))
+
+
+def mouth_figures(frames: np.ndarray, swapped: np.ndarray, original: np.ndarray) -> dict:
+    """Whether the swapped mouth opens as dst's does, from the inner-lip gaps (N,) of the swapped faces and of dst's
+    in ``frames`` (N,) (:func:`mesh_openings`): mean gaps, their mean absolute difference, the share of dst's
+    closed mouths (gap < ``MOUTH_CLOSED_GAP``) drawn open (> ``MOUTH_OPEN_GAP``; NaN without a closed one), and
+    the frames that differ most. Empty without faces."""
     if not len(frames):
         return {}
     error = np.abs(swapped - original)
@@ -530,8 +542,29 @@ def mouth_figures(fakes: Path, dst_faces: Path) -> dict:
     opened = float(np.mean(swapped[closed] > MOUTH_OPEN_GAP)) if closed.any() else float("nan")
     return {"mouth_gap_swapped": float(swapped.mean()), "mouth_gap_dst": float(original.mean()),
             "mouth_gap_error": float(error.mean()), "closed_mouth_opened_share": opened,
-            "mouth_gap_frames": [int(i) for i in frames[np.argsort(-error)][:MOUTH_FRAMES_LISTED]],
+            "mouth_gap_frames": [int(i) for i in frames[np.argsort(-error)][:OPENING_FRAMES_LISTED]],
             "mouth_frames": int(len(frames))}
+
+
+def shut_eye_figures(frames: np.ndarray, swapped: np.ndarray, original: np.ndarray) -> dict:
+    """Whether dst's shut eyes stay shut, from the eye fills (N, 2) of the swapped faces and of dst's in ``frames``
+    (N,) (:func:`mesh_openings`): the share of dst's shut eyes (fill <= ``EYE_SHUT_FILL``) the swap shows open
+    (>= ``EYE_OPEN_FILL``; NaN without a shut one), how many there were, and the first frames where one opened.
+    Empty without faces."""
+    if not len(frames):
+        return {}
+    shut = original <= EYE_SHUT_FILL
+    opened = shut & (swapped >= EYE_OPEN_FILL)
+    return {"shut_eye_opened_share": float(opened.sum() / shut.sum()) if shut.any() else float("nan"),
+            "shut_eyes_dst": int(shut.sum()),
+            "shut_eye_opened_frames": [int(i) for i in frames[opened.any(axis=1)][:OPENING_FRAMES_LISTED]]}
+
+
+def opening_figures(fakes: Path, dst_faces: Path) -> dict:
+    """:func:`mouth_figures` and :func:`shut_eye_figures` of one swap's fake faces, from one Face Mesh pass."""
+    frames, swapped, original = mesh_openings(fakes, dst_faces)
+    return {**mouth_figures(frames, swapped[:, 0], original[:, 0]),
+            **shut_eye_figures(frames, swapped[:, 1:], original[:, 1:])}
 
 
 def kept_parts(output: SwapOutput) -> dict:
@@ -575,7 +608,7 @@ def write_quality(output: SwapOutput, dst: Path, src_faces: Path, dst_faces: Pat
     figures.update(flicker(output.video, dst, dst_records))
     figures.update(realism_figures(output.video, dst, _mask_reader(output)))
     figures.update(eye_figures(output.fakes.manifest, dst_faces, src_faces))
-    figures.update(mouth_figures(output.fakes.manifest, dst_faces))
+    figures.update(opening_figures(output.fakes.manifest, dst_faces))
     figures.update(judges(output))
     figures.update(trained_match_pose(output))
     figures.update(kept_parts(output))

@@ -50,7 +50,7 @@ from swaplab.generate.composite import Provenance, write_composite
 from swaplab.generate.exemplar import ExemplarDetail, enlarge, enlarged_matrix, load_bank
 from swaplab.generate.feature_fit import FeatureFit
 from swaplab.generate.faceset import (as_manifests, closed_lips_mask, eye_openings_mask, face_mask,
-                                      mesh_face_mask, mouth_interior_mask)
+                                      mesh_face_mask, mouth_interior_mask, shut_eyes_mask)
 from swaplab.generate.models import ModelSpec, SwapModel, build_model
 from swaplab.generate.temporal import PastedFace, TemporalFilter, union
 from swaplab.generate.train import load_checkpoint
@@ -73,6 +73,12 @@ EYE_EDGE = 1 / 256
 # still measured open; by 8, a faint corner and a doubled line; by 12, neither (README, "dst's closed lips").
 LIPS_GROW = 12 / 256
 LIPS_EDGE = 4 / 256
+# dst's shut and narrowed eyes (``faceset.shut_eyes_mask``) are kept grown by SHUT_EYE_GROW and softened by
+# SHUT_EYE_EDGE (shares of the width): 8 and 3 px of a 256 px crop, where an open eye is about 28 px wide and 10 px
+# high. The models draw src's open eyes on dst's shut ones (pexels_wolfgang_langer, crying: README, "dst's shut
+# eyes"); kept, dst's lids and lashes show instead.
+SHUT_EYE_GROW = 8 / 256
+SHUT_EYE_EDGE = 3 / 256
 # The Gaussian sigma of the shading moved onto dst's (``SwapConfig.shading``), as a share of the crop's side: 4 px
 # at 64 px, about 26 frame px on lp_s18's 418 px face. Broad light and shadow lie below it (src's lit chin, its
 # shadowed eye sockets and forehead band on lp_s18); the eyes, nose and mouth above it stay the model's.
@@ -90,14 +96,15 @@ SETTING_RANGES = (("shading", 0, 1, "a share from 0 (none) to 1 (dst's shading)"
 
 def dst_kept_regions(dense: np.ndarray, size: int, *, mouth: bool, eyes: bool, lips: bool) -> np.ndarray:
     """(S, S) float32 in [0, 1]: where dst's own pixels stay instead of the swap's, from dst's Face Mesh (478, 2)
-    in the pixels of an S px crop: its mouth opening (inside the inner lip line, edge ``MOUTH_EDGE``), its open
-    eyes (inside the lid margins, edge ``EYE_EDGE``) and its closed lips (``LIPS_GROW``, ``LIPS_EDGE``), each
-    where asked."""
+    in the pixels of an S px crop: its mouth opening (inside the inner lip line, edge ``MOUTH_EDGE``), its eyes
+    (open ones inside the lid margins, edge ``EYE_EDGE``; shut and narrowed ones with their lids, ``SHUT_EYE_GROW``,
+    ``SHUT_EYE_EDGE``) and its closed lips (``LIPS_GROW``, ``LIPS_EDGE``), each where asked."""
     cut = np.zeros((size, size), np.float32)
     if mouth:
         cut = np.maximum(cut, mouth_interior_mask(dense, size, MOUTH_EDGE * size))
     if eyes:
         cut = np.maximum(cut, eye_openings_mask(dense, size, EYE_EDGE * size))
+        cut = np.maximum(cut, shut_eyes_mask(dense, size, SHUT_EYE_GROW * size, SHUT_EYE_EDGE * size))
     if lips:
         cut = np.maximum(cut, closed_lips_mask(dense, size, LIPS_GROW * size, LIPS_EDGE * size))
     return cut
@@ -149,8 +156,10 @@ class SwapConfig:
     in place of the model's, which renders it as a blur (mesh mask only; on by default, measured in
     the README: teeth and tongue stay sharp, both FR judges unchanged). ``keep_eyes`` likewise leaves dst's own
     eye openings (iris, whites, catchlights: inside the lid margins of dst's Face Mesh), which a 64 or 128 px model
-    renders as soft or broken smudges; the lids, lashes and brows stay the swap's (mesh mask only; on by default,
-    measured in the README on four models: both judges unchanged at 1.00). ``keep_lips`` leaves dst's own lips
+    renders as soft or broken smudges; the lids, lashes and brows of an open eye stay the swap's, while a shut or
+    narrowed eye is kept with its lids (``SHUT_EYE_GROW``, at the weight ``faceset.shut_eye_weights`` gives), where the
+    model draws src's open eyes (mesh mask only; on by default, measured in the README on four models: both judges
+    unchanged at 1.00; the shut eyes in "dst's shut eyes"). ``keep_lips`` leaves dst's own lips
     where its mouth is closed (inside the outer lip line, grown by ``LIPS_GROW``, at the weight
     ``mesh.mouth_closure`` gives: fully below an inner-lip gap of 0.02 IOD, not from 0.04), where a model that
     learnt a talking src draws a parted, dark mouth (mesh mask only; on by default, measured in the README).

@@ -116,6 +116,7 @@ QUALITY_COLUMNS: tuple[Column, ...] = (
     Column("flicker_ratio", "Flicker, swapped / original", "number"),
     Column("broken_eye_share", "Faces with an eye like no real eye"),
     Column("closed_mouth_opened_share", "dst's closed mouths drawn open"),
+    Column("shut_eye_opened_share", "dst's shut eyes drawn open"),
     Column("facenet_blind", "FaceNet judges blindly (no: trained with its identity loss)", "text"),
 )
 

@@ -130,6 +130,10 @@ def test_an_input_without_a_face_among_several_is_left_out_with_a_warning(media:
     clip = write_video(frames_of(media / "talking" / "lp_d6.mp4", 0, 8, (320, 320)), tmp_path / "lp_d6.mp4", fps=25)
     faceless = [media / "bad" / "animated_no_human_face.mp4", media / "bad" / "no_face.mp4"]
     out = ExtractOutput(tmp_path / "out")
+    stale = [out.mesh("animated_no_human_face"), out.crops / "animated_no_human_face" / "000001_00.png"]
+    for path in stale:  # an earlier run's outputs of that input, as if it had faces then
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"earlier run")
     result = CliRunner().invoke(app, ["generate", "extract", str(faceless[0]), str(clip), "--out", str(out.folder),
                                       "--max-frames", "100", "--no-mesh", "--device", "cpu"])
     assert result.exit_code == 0, result.output
@@ -137,6 +141,7 @@ def test_an_input_without_a_face_among_several_is_left_out_with_a_warning(media:
     assert {r.video_id for r in read_manifest(out.all_faces)} == {"lp_d6"}
     assert len(kept_only(read_manifest(out.manifest))) == 8
     assert not (out.crops / "animated_no_human_face").exists()  # its two crops of fur removed, and their folder
+    assert not out.mesh("animated_no_human_face").exists()  # and the earlier run's mesh sidecar
     recorded = json.loads(out.skipped.read_text())
     assert recorded["format"] == 1 and [left["input"] for left in recorded["skipped"]] == [str(faceless[0])]
     assert "none a clear face" in recorded["skipped"][0]["error"]

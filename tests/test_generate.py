@@ -402,6 +402,50 @@ def test_kept_eyes_are_dsts_inside_the_lid_margins_and_the_swaps_outside() -> No
     assert mask[56, 64] == shaped[56, 64]
 
 
+def test_shut_eye_weights_are_one_when_shut_or_narrowed_zero_when_open_and_linear_between() -> None:
+    from swaplab.faces import mesh
+    from swaplab.generate.faceset import shut_eye_weights
+
+    dense = np.zeros((mesh.N_POINTS, 2))
+    for height, fill in ((0.0, 0.0), (10.0, np.pi * 12 * 5 / 24**2)):  # an ellipse's area over its width squared
+        drawn_eye_rings(dense, height)
+        assert mesh.eye_fills(dense) == pytest.approx([fill, fill], rel=0.03)
+    polygon = len(mesh.RIGHT_EYE) / 2 * np.sin(2 * np.pi / len(mesh.RIGHT_EYE))  # its area over a * b (pi, nearly)
+    for fill, expected in ((0.0, 1.0), (0.05, 1.0), (0.08, 1.0), (0.1, 0.5), (0.12, 0.0), (0.3, 0.0)):
+        drawn_eye_rings(dense, fill * 24**2 / (polygon * 6))  # a ring 24 px wide that fills ``fill``
+        assert shut_eye_weights(dense) == pytest.approx([expected] * 2, abs=1e-6), fill
+
+
+def test_shut_eyes_are_dsts_with_their_lids_and_open_eyes_stay_the_swaps() -> None:
+    """A shut eye keeps dst's lids and lashes, grown by SHUT_EYE_GROW over the open eye the model draws there; an
+    open one only its opening (the lids the swap's); one between, partly."""
+    from swaplab.faces import mesh
+    from swaplab.generate.blend import shape_mask
+    from swaplab.generate.faceset import shut_eye_weights
+    from swaplab.generate.swap import SHUT_EYE_EDGE, SHUT_EYE_GROW, dst_kept_regions
+
+    dense = np.zeros((mesh.N_POINTS, 2))
+    shaped = shape_mask(np.ones((128, 128), np.float32), 2, 6)
+    grow, edge = round(SHUT_EYE_GROW * 128), round(3 * SHUT_EYE_EDGE * 128)  # the rim, and three sigmas of its edge
+    drawn_eye_rings(dense, 0.0)
+    shut = shaped * (1 - dst_kept_regions(dense, 128, mouth=False, eyes=True, lips=False))
+    assert shut[56, 40] < 0.01 and shut[56, 88] < 0.01  # dst's shut lids
+    assert shut[56 - grow + 1, 40] < 0.5 * shaped[56 - grow + 1, 40]  # and the rim above them
+    assert shut[56 - grow - edge, 40] > 0.95 * shaped[56 - grow - edge, 40]  # the swap's skin above
+    assert shut[56, 64] > 0.95 * shaped[56, 64]  # and between the eyes
+    drawn_eye_rings(dense, 10.0)  # open: only the opening is dst's
+    opened = shaped * (1 - dst_kept_regions(dense, 128, mouth=False, eyes=True, lips=False))
+    assert opened[56, 40] < 0.01 and opened[56 - 5 - 3, 40] > 0.95 * shaped[56 - 5 - 3, 40]
+    drawn_eye_rings(dense, 3.0)  # between (fill 0.096): its opening dst's, its lids in part the swap's
+    weight = shut_eye_weights(dense)[0]
+    half = shaped * (1 - dst_kept_regions(dense, 128, mouth=False, eyes=True, lips=False))
+    lid = 56 - 3  # 1.5 px above the upper lid margin, 2.5 px inside the rim
+    assert 0.3 < weight < 0.7 and half[56, 40] < 0.01
+    assert half[lid, 40] == pytest.approx((1 - weight) * shaped[lid, 40], abs=0.05)
+    unkept = shaped * (1 - dst_kept_regions(dense, 128, mouth=False, eyes=False, lips=False))
+    assert np.array_equal(unkept, shaped)
+
+
 def drawn_lips(dense: np.ndarray, gap: float) -> None:
     """Place the Face Mesh lip contours in a 128 px crop whose eyes (:func:`drawn_eye_rings`) lie 48 px apart:
     outer lips an ellipse 40 px wide and 16 px tall around (64, 96), the inner lips ``gap`` px apart."""

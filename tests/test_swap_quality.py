@@ -258,23 +258,47 @@ def test_warnings_name_broken_eyes_and_turns_past_src() -> None:
     assert quality_warnings({"dst_turned_past_src_share": 0.28, "match_pose": 0.5}) == []  # matched already
 
 
+def test_shut_eye_figures_see_dst_s_shut_eyes_drawn_open(media: Path, tmp_path: Path) -> None:
+    """pexels_wolfgang_langer shuts both eyes (frames 20-39, crying) and has them open at 160-179: cut into one clip
+    and extracted, its own crops read back shut where its mesh says shut (none opened); the open frames' crops put
+    on the shut ones, as a swap that draws src's open eyes over dst's shut ones, open nearly all of them."""
+    from swaplab.core.media import iter_frames, write_video
+    from swaplab.datasets.manifest import faces_only, write_manifest
+    from swaplab.faces.extract import ExtractConfig, run_extract
+    from swaplab.generate.quality import opening_figures
+
+    frames = [f.image for f in iter_frames(media / "talking" / "pexels_wolfgang_langer.mp4")
+              if 20 <= f.index < 40 or 160 <= f.index < 180]
+    clip = write_video(frames, tmp_path / "pexels_cut.mp4", fps=24)
+    dst = run_extract(ExtractConfig(inputs=(clip,), out=tmp_path / "dst", crop_size=256, device="cpu")).manifest
+    same = opening_figures(dst, dst)
+    assert same["shut_eyes_dst"] >= 30 and same["shut_eye_opened_share"] == 0, same  # 20 faces, 2 eyes each
+    rows = faces_only(read_manifest(dst))
+    crop_of = {r.frame_index: r.crop_path for r in rows}
+    opened = [dataclasses.replace(r, crop_path=crop_of[r.frame_index + 20]) for r in rows
+              if r.frame_index < 20 and r.frame_index + 20 in crop_of]
+    fakes = write_manifest(opened, dst.parent / "opened.csv")  # beside dst's: the crops are dst's own
+    drawn_open = opening_figures(fakes, dst)
+    assert drawn_open["shut_eye_opened_share"] > 0.9 and drawn_open["shut_eye_opened_frames"][0] < 20, drawn_open
+
+
 def test_mouth_figures_read_a_real_mouth_and_see_one_that_opens_out_of_turn(media: Path, tmp_path: Path) -> None:
     """lp_d12 frames 100-130 (speech, then a wide-open mouth at 120), extracted: its own crops read back as the
     manifest's mesh says (no error); crops taken 8 frames later, as a swap whose mouth lags dst's, differ."""
     from swaplab.core.media import iter_frames, write_video
     from swaplab.datasets.manifest import faces_only, write_manifest
     from swaplab.faces.extract import ExtractConfig, run_extract
-    from swaplab.generate.quality import mouth_figures
+    from swaplab.generate.quality import opening_figures
 
     frames = [f.image for f in iter_frames(media / "talking" / "lp_d12.mp4") if 100 <= f.index < 130]
     clip = write_video(frames, tmp_path / "lp_d12_cut.mp4", fps=25)
     dst = run_extract(ExtractConfig(inputs=(clip,), out=tmp_path / "dst", crop_size=256, device="cpu")).manifest
-    same = mouth_figures(dst, dst)
+    same = opening_figures(dst, dst)
     assert same["mouth_frames"] >= 25 and same["mouth_gap_error"] < 0.01, same
     assert 0.1 < same["mouth_gap_dst"] < 0.5  # talking: a mean gap of a tenth to a half of the eyes' distance
     rows = faces_only(read_manifest(dst))
     crop_of = {r.frame_index: r.crop_path for r in rows}
     lagging = [dataclasses.replace(r, crop_path=crop_of[r.frame_index + 8]) for r in rows if r.frame_index + 8 in crop_of]
     fakes = write_manifest(lagging, dst.parent / "lagging.csv")  # beside dst's: the crops are dst's own
-    late = mouth_figures(fakes, dst)
+    late = opening_figures(fakes, dst)
     assert late["mouth_gap_error"] > 5 * same["mouth_gap_error"] + 0.03, (late, same)

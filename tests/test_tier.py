@@ -14,7 +14,9 @@ import torch
 from typer.testing import CliRunner
 
 from swaplab.cli import app
+from swaplab.core.config import save_config
 from swaplab.core.errors import SwaplabError
+from swaplab.core.fileio import sha256_of
 from swaplab.core.media import iter_frames, write_video
 from swaplab.datasets.manifest import FaceRecord, faces_only, read_manifest, write_manifest
 from swaplab.datasets.outputs import ExtractOutput, RunOutput
@@ -127,6 +129,19 @@ def test_generate_run_prints_auto_s_choice_before_training(tiny_swap: Path, samp
                                      "--dst", str(sample_dir / "grace_hopper" / "grace_hopper_00.mp4"),
                                      "--out", str(out), "--iterations", "1", "--device", "cpu"])
     assert other.exit_code == 2 and "holds faces extracted from" in other.output, other.output  # not reused
+
+
+def test_a_face_set_is_not_reused_for_a_video_that_changed_since_its_extraction(tmp_path: Path) -> None:
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"the video as it was extracted")
+    faces = ExtractOutput(tmp_path / "faces")
+    faces.folder.mkdir()
+    save_config(ExtractConfig(inputs=(video,), out=faces.folder), faces.config)
+    write_manifest([replace(face_of_side(300), source_sha256=sha256_of(video))], faces.all_faces)
+    pipeline.check_extracted_from(faces, (video,))  # the same file: reused
+    video.write_bytes(b"another video saved under the same name")
+    with pytest.raises(SwaplabError, match="v.mp4 changed since"):
+        pipeline.check_extracted_from(faces, (video,))
 
 
 def test_a_receiving_video_whose_faces_are_not_the_chosen_person_s_is_named_so(tmp_path: Path) -> None:
