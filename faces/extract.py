@@ -459,8 +459,6 @@ def run_extract(config: ExtractConfig) -> ExtractOutput:
     exclude = extractor.references(config.exclude_ref, "exclude reference")
     output.skipped.unlink(missing_ok=True)
     scans, skipped = scan_inputs(extractor, sources)
-    for left in skipped:
-        remove_outputs_of(output, _video_id(Path(left["input"])))
     tracks = summaries(scans, config.min_identity_width, config.min_identity_norm)
     groups = clusters.cluster_tracks(tracks, config.cluster_threshold)
     kept = clusters.choose(tracks, groups, config.rule, references, exclude, config.ref_threshold)
@@ -470,13 +468,19 @@ def run_extract(config: ExtractConfig) -> ExtractOutput:
     selection.write_face_set(output, rows, one_per_frame=config.rule != "all", priority=priority)
     write_json_atomic(output.skipped, {"format": SKIPPED_FORMAT, "skipped": skipped})
     save_config(config, output.config)
+    for left in skipped:
+        remove_outputs_of(output, _video_id(Path(left["input"])))
     return output
 
 
 def remove_outputs_of(output: ExtractOutput, video_id: str) -> None:
     """Remove what an earlier run into ``output`` wrote for an input now left out: its crops folder and its mesh
-    sidecar (no row of the new manifests points at them)."""
-    shutil.rmtree(output.crops / video_id, ignore_errors=True)
+    sidecar (no row of the new manifests points at them). Nothing for an id that is no plain folder name of
+    ``crops/`` (``""``, ``"."``, ``".."``: an input named so would otherwise take other inputs' crops with it)."""
+    folder = output.crops / video_id
+    if video_id in ("", ".", "..") or folder.resolve().parent != output.crops.resolve():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
     output.mesh(video_id).unlink(missing_ok=True)
 
 

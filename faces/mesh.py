@@ -121,6 +121,12 @@ def to_frame(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return xy @ inverse[:, :2].T + inverse[:, 2]
 
 
+def ring_area(outline: np.ndarray) -> float:
+    """The area enclosed by a closed contour of points (K, 2), in their pixels squared (the shoelace formula)."""
+    x, y = outline[:, 0], outline[:, 1]
+    return float(0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+
+
 def mouth_openings(points: np.ndarray) -> np.ndarray:
     """Mouth shape of one face, normalised by the inter-ocular distance.
 
@@ -139,9 +145,7 @@ def mouth_openings(points: np.ndarray) -> np.ndarray:
     inner = np.linalg.norm(xy[LIP_UPPER_INNER] - xy[LIP_LOWER_INNER]) / iod
     outer = np.linalg.norm(xy[LIP_UPPER_OUTER] - xy[LIP_LOWER_OUTER]) / iod
     width = np.linalg.norm(xy[MOUTH_LEFT] - xy[MOUTH_RIGHT]) / iod
-    ring = xy[list(LIPS_INNER)]
-    area = 0.5 * abs(np.dot(ring[:, 0], np.roll(ring[:, 1], 1)) - np.dot(ring[:, 1], np.roll(ring[:, 0], 1)))
-    return np.array([inner, outer, width, area / iod**2])
+    return np.array([inner, outer, width, ring_area(xy[list(LIPS_INNER)]) / iod**2])
 
 
 def eye_fills(points: np.ndarray) -> np.ndarray:
@@ -151,9 +155,7 @@ def eye_fills(points: np.ndarray) -> np.ndarray:
     fills = []
     for ring in (RIGHT_EYE, LEFT_EYE):
         outline = xy[list(ring)]
-        x, y = outline[:, 0], outline[:, 1]
-        area = 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))  # the shoelace formula
-        fills.append(area / max(float(np.ptp(outline, axis=0).max()), 1e-6) ** 2)
+        fills.append(ring_area(outline) / max(float(np.ptp(outline, axis=0).max()), 1e-6) ** 2)
     return np.array(fills)
 
 

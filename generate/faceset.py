@@ -219,7 +219,7 @@ def shut_eyes_mask(dense: np.ndarray, resolution: int, grow: float, soften: floa
     at the weight :func:`shut_eye_weights` gives that eye (all 0 for open eyes)."""
     mask = np.zeros((resolution, resolution), np.float32)
     for ring, weight in zip((mesh.RIGHT_EYE, mesh.LEFT_EYE), shut_eye_weights(dense), strict=True):
-        if weight == 0:
+        if not weight > 0:  # open, or no mesh (NaN)
             continue
         outline = np.round(np.asarray(dense, np.float64)[list(ring), :2]).astype(np.int32)
         eye = np.zeros((resolution, resolution), np.float32)

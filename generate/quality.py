@@ -512,13 +512,15 @@ def trained_match_pose(output: SwapOutput) -> dict:
 def mesh_openings(fakes: Path, dst_faces: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(frames (N,), swapped (N, 3), dst's (N, 3)): of every swapped face where Face Mesh finds it on the fake's
     crop, its inner-lip gap / inter-ocular distance and its right and left eye's fill (``mesh.eye_fills``), and the
-    same of dst's face in that frame (its manifest's mesh)."""
+    same of dst's face in that frame (its manifest's mesh, moved into dst's aligned crop as the swapped face's
+    crop is aligned: a fill's width is the eye's extent along the crop's axes)."""
     face_mesh, found = FaceMesh(), []
     try:
-        for fake, _, points in faces_with_dst_mesh(fakes, dst_faces):
+        for fake, dst, points in faces_with_dst_mesh(fakes, dst_faces):
             swapped = face_mesh.crop_landmarks(read_image(check_relative_path(fake.crop_path, fakes)))
             if swapped is not None:
-                found.append((fake.frame_index, *_openings(swapped), *_openings(points)))
+                dst_points = apply(dst.matrix_array, points)
+                found.append((fake.frame_index, *_openings(swapped), *_openings(dst_points)))
     finally:
         face_mesh.close()
     table = np.array(found, dtype=np.float64).reshape(-1, 7)  # frame, swapped (gap, fills), dst's (gap, fills)

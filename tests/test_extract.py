@@ -104,3 +104,21 @@ def test_a_video_without_faces_is_an_error(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "faces.csv").exists()
     with pytest.raises(SwaplabError, match="min_face_score 1.5: an MTCNN score, 0 to 1"):
         ExtractConfig(inputs=(clip,), out=tmp_path / "out", min_face_score=1.5)
+
+
+def test_outputs_of_a_left_out_input_are_removed_and_nothing_beside_them(tmp_path: Path) -> None:
+    from swaplab.datasets.outputs import ExtractOutput
+    from swaplab.faces.extract import remove_outputs_of
+
+    out = ExtractOutput(tmp_path / "out")
+    kept = [out.crops / "kept" / "000000_00.png", out.mesh("kept"), out.manifest]
+    left = [out.crops / "left" / "000000_00.png", out.mesh("left")]
+    for path in kept + left:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    for odd in ("", ".", ".."):  # ids of inputs named so: never crops/ itself or the output folder
+        remove_outputs_of(out, odd)
+    assert all(path.exists() for path in kept + left)
+    remove_outputs_of(out, "left")
+    assert all(path.exists() for path in kept) and not any(path.exists() for path in left)
+    assert not (out.crops / "left").exists()

@@ -130,7 +130,7 @@ def test_an_input_without_a_face_among_several_is_left_out_with_a_warning(media:
     clip = write_video(frames_of(media / "talking" / "lp_d6.mp4", 0, 8, (320, 320)), tmp_path / "lp_d6.mp4", fps=25)
     faceless = [media / "bad" / "animated_no_human_face.mp4", media / "bad" / "no_face.mp4"]
     out = ExtractOutput(tmp_path / "out")
-    stale = [out.mesh("animated_no_human_face"), out.crops / "animated_no_human_face" / "000001_00.png"]
+    stale = [out.mesh("animated_no_human_face"), out.crops / "animated_no_human_face" / "999999_00.png"]
     for path in stale:  # an earlier run's outputs of that input, as if it had faces then
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"earlier run")

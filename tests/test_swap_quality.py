@@ -258,6 +258,20 @@ def test_warnings_name_broken_eyes_and_turns_past_src() -> None:
     assert quality_warnings({"dst_turned_past_src_share": 0.28, "match_pose": 0.5}) == []  # matched already
 
 
+def test_shut_eye_figures_count_dst_s_shut_eyes_and_those_shown_open() -> None:
+    from swaplab.generate.quality import shut_eye_figures
+
+    frames = np.array([3, 4, 5, 6])
+    original = np.array([[0.01, 0.25], [0.03, 0.031], [0.0, 0.0], [0.2, 0.2]])  # shut: <= 0.03
+    swapped = np.array([[0.08, 0.25], [0.079, 0.3], [0.0, 0.3], [0.0, 0.0]])  # open: >= 0.08
+    figures = shut_eye_figures(frames, swapped, original)
+    assert figures["shut_eyes_dst"] == 4 and figures["shut_eye_opened_share"] == pytest.approx(2 / 4)
+    assert figures["shut_eye_opened_frames"] == [3, 5]
+    never = shut_eye_figures(frames, swapped, np.full((4, 2), 0.2))
+    assert never["shut_eyes_dst"] == 0 and np.isnan(never["shut_eye_opened_share"])
+    assert shut_eye_figures(np.zeros(0, int), np.zeros((0, 2)), np.zeros((0, 2))) == {}
+
+
 def test_shut_eye_figures_see_dst_s_shut_eyes_drawn_open(media: Path, tmp_path: Path) -> None:
     """pexels_wolfgang_langer shuts both eyes (frames 20-39, crying) and has them open at 160-179: cut into one clip
     and extracted, its own crops read back shut where its mesh says shut (none opened); the open frames' crops put
@@ -279,7 +293,7 @@ def test_shut_eye_figures_see_dst_s_shut_eyes_drawn_open(media: Path, tmp_path: 
               if r.frame_index < 20 and r.frame_index + 20 in crop_of]
     fakes = write_manifest(opened, dst.parent / "opened.csv")  # beside dst's: the crops are dst's own
     drawn_open = opening_figures(fakes, dst)
-    assert drawn_open["shut_eye_opened_share"] > 0.9 and drawn_open["shut_eye_opened_frames"][0] < 20, drawn_open
+    assert drawn_open["shut_eye_opened_share"] > 0.9 and len(drawn_open["shut_eye_opened_frames"]) == 10, drawn_open
 
 
 def test_mouth_figures_read_a_real_mouth_and_see_one_that_opens_out_of_turn(media: Path, tmp_path: Path) -> None:
