@@ -478,7 +478,7 @@ def remove_outputs_of(output: ExtractOutput, video_id: str) -> None:
     sidecar (no row of the new manifests points at them). Nothing for an id that is no plain folder name of
     ``crops/`` (``""``, ``"."``, ``".."``: an input named so would otherwise take other inputs' crops with it)."""
     folder = output.crops / video_id
-    if video_id in ("", ".", "..") or folder.resolve().parent != output.crops.resolve():
+    if folder.resolve().parent != output.crops.resolve():
         return
     shutil.rmtree(folder, ignore_errors=True)
     output.mesh(video_id).unlink(missing_ok=True)

@@ -141,18 +141,12 @@ def mesh_face_mask(dense: np.ndarray, resolution: int) -> np.ndarray:
 
 
 def opening_mask(dense: np.ndarray, rings: Sequence[Sequence[int]], resolution: int,
-                 soften: float | None = None, min_fill: float = 0.0) -> np.ndarray:
+                 soften: float | None = None) -> np.ndarray:
     """(R, R) float32 in [0, 1]: the insides of closed mesh contours ``rings`` (indices into one crop's Face Mesh
-    (478, 2)), softened by a Gaussian of sigma ``soften`` px (None: like :func:`hull_mask`, R/64 px and at least 1).
-
-    A ring enclosing less than ``min_fill`` times the square of its width (a shut or shutting eye) is left out:
-    filled, its anti-aliased outline alone would leave a line of the crop's own lid margin.
-    """
+    (478, 2)), softened by a Gaussian of sigma ``soften`` px (None: like :func:`hull_mask`, R/64 px and at least 1)."""
     mask = np.zeros((resolution, resolution), np.float32)
     points = np.asarray(dense, np.float64)
-    shapes = [points[list(ring), :2] for ring in rings]
-    shapes = [np.round(shape * 16).astype(np.int32) for shape in shapes
-              if cv2.contourArea(shape.astype(np.float32)) >= min_fill * np.ptp(shape, axis=0).max() ** 2]
+    shapes = [np.round(points[list(ring), :2] * 16).astype(np.int32) for ring in rings]
     if shapes:
         cv2.fillPoly(mask, shapes, 1.0, lineType=cv2.LINE_AA, shift=4)
     sigma = max(1.0, resolution / 64) if soften is None else soften
@@ -202,7 +196,10 @@ EYE_LIDS_KEPT_UNTIL = 0.12
 def eye_openings_mask(dense: np.ndarray, resolution: int, soften: float | None = None) -> np.ndarray:
     """(R, R) float32 in [0, 1]: the openings of both eyes that are open (``EYE_MIN_FILL``), inside the lid
     margins of one crop's Face Mesh (478, 2) (:func:`opening_mask`); all 0 for shut eyes."""
-    return opening_mask(dense, (mesh.RIGHT_EYE, mesh.LEFT_EYE), resolution, soften, EYE_MIN_FILL)
+    # a shut eye's ring is left out: filled, its anti-aliased outline alone would leave a line of its lid margin
+    fills = mesh.eye_fills(dense)
+    rings = [ring for ring, fill in zip((mesh.RIGHT_EYE, mesh.LEFT_EYE), fills, strict=True) if fill >= EYE_MIN_FILL]
+    return opening_mask(dense, rings, resolution, soften)
 
 
 def shut_eye_weights(dense: np.ndarray) -> np.ndarray:
